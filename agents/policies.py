@@ -1,0 +1,141 @@
+"""Plan policies: turn a WeaknessReport and last round's rollout statistics into a TeachingPlan.
+
+Three levels of structure, as in DataEnvGym: `open-ended` sees raw failures, `skill-list` sees
+per-skill accuracy, `skill-tree` sees the graph (frontier, prerequisites) and balances exploit
+(frontier skills, weakest first) against explore (escalating mastered skills). The action for a
+target skill comes from the rollout pass rates of the problems it was taught (CLPO): hard ones
+are simplified, medium ones diversified, solved ones escalated; a skill never taught gets new ones.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Literal
+
+from pydantic import Field
+
+from skills.graph import SkillGraph
+from skills.records import Attempt, PlanItem, Record, Skill, TeachingPlan
+from skills.report import WeaknessReport
+
+PolicyName = Literal["skill-tree", "skill-list", "open-ended"]
+POLICIES: tuple[str, ...] = ("skill-tree", "skill-list", "open-ended")
+
+
+class PlanConfig(Record):
+    problems_per_round: int = Field(default=16, ge=1, description="Accepted problems the plan asks for in total.")
+    skills_per_round: int = Field(default=4, ge=1, description="Target skills per round.")
+    hard_pass_rate: float = Field(default=0.3, description="Rollout pass rate at or below which a problem is simplified.")
+    solved_pass_rate: float = Field(default=0.7, description="Rollout pass rate above which a problem is escalated.")
+    explore_share: float = Field(default=0.25, ge=0, le=1, description="Share of target slots for exploration (skill-tree).")
+    discover_after_rounds: int = Field(default=1, ge=0, description="Rounds a skill must stay weak before a sub-skill is sought.")
+    discover_min_failures: int = Field(default=3, ge=1, description="Failure exemplars needed to look for a cluster.")
+    max_discoveries_per_round: int = Field(default=1, ge=0, description="Sub-skills proposed per round at most.")
+
+
+def teaching_level(skill: Skill, mastery: float) -> int:
+    """The training level matching a mastery estimate, inside the skill's training range."""
+    span = skill.max_level - skill.min_level + 1
+    return min(skill.max_level, skill.min_level + int(mastery * span))
+
+
+def _split(total: int, parts: int) -> list[int]:
+    base, extra = divmod(total, parts)
+    return [base + (i < extra) for i in range(parts)]
+
+
+def _items_for_skill(
+    skill: Skill, budget: int, level: int, attempts: list[Attempt], cfg: PlanConfig, rationale: str
+) -> list[PlanItem]:
+    """CLPO-style restructuring of the skill's last-round problems, or fresh ones."""
+    if budget <= 0:
+        return []
+    hard = [a.problem_id for a in attempts if a.pass_rate <= cfg.hard_pass_rate]
+    medium = [a.problem_id for a in attempts if cfg.hard_pass_rate < a.pass_rate <= cfg.solved_pass_rate]
+    solved = [a.problem_id for a in attempts if a.pass_rate > cfg.solved_pass_rate]
+    groups = [(m, ids) for m, ids in (("simplify", hard), ("diversify", medium), ("escalate", solved)) if ids]
+    if not groups:
+        return [PlanItem(skill_id=skill.id, action="create", budget=budget, difficulty=level, rationale=rationale)]
+    # Keep a share of fresh problems so the skill's pool does not collapse onto a few parents.
+    n_create = budget // 4
+    shares = _split(budget - n_create, len(groups))
+    items = []
+    for (mode, ids), share in zip(groups, shares):
+        if share:
+            d = {"simplify": max(skill.min_level, level - 1), "diversify": level, "escalate": min(skill.max_level, level + 1)}[mode]
+            items.append(
+                PlanItem(
+                    skill_id=skill.id, action=mode, budget=share, difficulty=d, source_problem_ids=ids,
+                    rationale=f"{rationale}; {len(ids)} problems at pass rate for {mode}",
+                )
+            )
+    if n_create:
+        items.append(PlanItem(skill_id=skill.id, action="create", budget=n_create, difficulty=level, rationale=rationale))
+    return items
+
+
+def make_plan(
+    policy: str,
+    report: WeaknessReport,
+    graph: SkillGraph,
+    last_train: list[Attempt],
+    cfg: PlanConfig,
+    round: int,
+) -> TeachingPlan:
+    by_skill: dict[str, list[Attempt]] = {}
+    for a in last_train:
+        by_skill.setdefault(a.skill_id, []).append(a)
+    trainable = {s.id: s for s in graph.trainable()}
+
+    def mean(sid: str) -> float:
+        st = report.states.get(sid)
+        return st.mean if st is not None else 0.5
+
+    targets: list[tuple[str, str]] = []  # (skill_id, rationale)
+    if policy == "skill-tree":
+        frontier = sorted((s for s in report.frontier if s in trainable), key=mean)
+        n_explore = round_half(cfg.skills_per_round * cfg.explore_share) if report.mastered else 0
+        exploit = frontier[: cfg.skills_per_round - n_explore]
+        if len(exploit) < cfg.skills_per_round - n_explore:  # no frontier left: the weakest unblocked ones
+            rest = [s for s in report.weak if s in trainable and s not in exploit and s not in report.blocked]
+            exploit += rest[: cfg.skills_per_round - n_explore - len(exploit)]
+        targets += [(s, f"frontier skill, mastery {mean(s):.2f}") for s in exploit]
+        # Explore: push mastered skills that unlock frontier skills one level up (Socratic-Zero).
+        mastered = sorted((s for s in report.mastered if s in trainable), key=mean, reverse=True)
+        for s in mastered[:n_explore]:
+            targets.append((s, f"mastered ({mean(s):.2f}); escalate"))
+    elif policy == "skill-list":
+        weakest = sorted((s for s in trainable), key=mean)
+        targets = [(s, f"weak skill, accuracy {mean(s):.2f}") for s in weakest[: cfg.skills_per_round]]
+    elif policy == "open-ended":
+        fails = Counter({s: len(ex) for s, ex in report.exemplars.items() if s in trainable and ex})
+        targets = [(s, f"{n} raw failures") for s, n in fails.most_common(cfg.skills_per_round)]
+        if not targets:
+            targets = [(s, "no failures seen") for s in list(trainable)[: cfg.skills_per_round]]
+    else:
+        raise ValueError(f"unknown plan policy '{policy}' (choose from: {', '.join(POLICIES)})")
+
+    items: list[PlanItem] = []
+    for (sid, why), budget in zip(targets, _split(cfg.problems_per_round, max(1, len(targets)))):
+        skill = trainable[sid]
+        level = teaching_level(skill, mean(sid))
+        if sid in report.mastered and not by_skill.get(sid):
+            items.append(PlanItem(skill_id=sid, action="escalate", budget=budget, difficulty=min(skill.max_level, level + 1), rationale=why))
+            continue
+        items += _items_for_skill(skill, budget, level, by_skill.get(sid, []), cfg, why)
+
+    # Discovery: a weak target whose failures may cluster, and which has no sub-skill yet.
+    if policy != "skill-list" and round > cfg.discover_after_rounds:
+        found = 0
+        for sid, _ in targets:
+            if found >= cfg.max_discoveries_per_round:
+                break
+            has_child = any(graph.skills[c].provenance == "discovered" for c in graph.children(sid))
+            if sid not in report.mastered and not has_child and len(report.exemplars.get(sid, [])) >= cfg.discover_min_failures:
+                items.append(PlanItem(skill_id=sid, action="discover", budget=0, rationale="failures may cluster"))
+                found += 1
+    return TeachingPlan(items=items, policy=policy)
+
+
+def round_half(x: float) -> int:
+    return int(x + 0.5)

@@ -1,0 +1,406 @@
+"""The teacher agent: a LangGraph StateGraph with small nodes.
+
+    diagnose → plan → [discover] → author ⇄ verify → curate
+
+`author → verify` loops per plan item until its budget of accepted problems is met or its
+retries run out. The graph is compiled with a SQLite checkpointer in the run dir, one thread per
+round, so a crash mid-round resumes inside the teacher without re-authoring accepted problems.
+Checkpointed state holds only JSON-able data; the round's context (environment, graph, report,
+last round's problems) is rebuilt by the caller and closed over by the nodes.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypedDict
+
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.graph import END, START, StateGraph
+from pydantic import Field, ValidationError
+
+from agents.drafts import AuthorRequest, DiscoverRequest, Draft
+from agents.policies import PlanConfig, make_plan
+from agents.teacher_models import TeacherModel, stable_rng
+from skills.graph import SkillGraph
+from skills.records import (
+    Attempt,
+    CurriculumBatch,
+    PlanItem,
+    Problem,
+    Record,
+    Rejected,
+    Skill,
+    TeacherCost,
+    TeachingPlan,
+)
+from skills.report import WeaknessReport
+
+
+class TeachingFailed(RuntimeError):
+    """A round's teaching produced nothing the student can train on."""
+
+
+class TeacherConfig(Record):
+    policy: str = Field(default="skill-tree", description="Plan policy: skill-tree | skill-list | open-ended.")
+    plan: PlanConfig = Field(default_factory=PlanConfig, description="Budgets and thresholds of the plan.")
+    max_retries: int = Field(default=3, ge=1, description="Author calls per plan item before giving up on its budget.")
+    overdraft: float = Field(default=1.0, ge=1.0, description="Drafts asked per missing problem (LLM teachers reject more).")
+    discover_budget: int = Field(default=2, ge=0, description="Problems created for a newly discovered sub-skill.")
+    seed: int = Field(default=0, description="Seed for authoring and batch order.")
+
+
+def normalise_text(text: str) -> str:
+    """Text key for duplicate detection: case, whitespace and punctuation do not make a new problem."""
+    return re.sub(r"[^a-z0-9+\-*/=()^%.]", "", text.lower())
+
+
+@dataclass
+class TeachingContext:
+    """Everything a round's nodes read but never checkpoint (rebuilt from the run dir on resume)."""
+
+    env: Any
+    graph: SkillGraph
+    report: WeaknessReport
+    model: TeacherModel
+    round: int
+    last_train: list[Attempt] = field(default_factory=list)
+    eval_attempts: list[Attempt] = field(default_factory=list)
+    problems: dict[str, Problem] = field(default_factory=dict)
+    used_texts: set[str] = field(default_factory=set)
+    eval_keys: set[str] = field(default_factory=set)
+    eval_texts: set[str] = field(default_factory=set)
+    fixed_plan: TeachingPlan | None = None  # a plan given by the user (or a test) instead of the policy's
+
+
+class TeacherState(TypedDict, total=False):
+    round: int
+    diagnosis: str
+    plan: dict
+    cursor: int
+    tries: dict[str, int]
+    pending: list[dict]
+    accepted: list[dict]
+    rejected: list[dict]
+    cost: dict
+    new_skills: list[dict]
+    batch: dict
+
+
+def _item(state: TeacherState) -> tuple[int, PlanItem] | None:
+    items = state["plan"]["items"]
+    i = state.get("cursor", 0)
+    return (i, PlanItem.model_validate(items[i])) if i < len(items) else None
+
+
+def _accepted_for(state: TeacherState, i: int) -> int:
+    return sum(1 for p in state.get("accepted", []) if p.get("_item") == i)
+
+
+class TeacherAgent:
+    """Builds and runs the teacher graph for one round."""
+
+    def __init__(self, config: TeacherConfig, checkpoint_path: Path | None = None, thread_suffix: str = ""):
+        self.config = config
+        self.checkpoint_path = checkpoint_path
+        self.thread_suffix = thread_suffix
+
+    # ---- nodes -------------------------------------------------------------------------
+    def _diagnose(self, ctx: TeachingContext):
+        def diagnose(state: TeacherState) -> TeacherState:
+            r = ctx.report
+            text = (
+                f"round {ctx.round}: {len(r.mastered)} mastered, {len(r.frontier)} on the frontier, "
+                f"{len(r.blocked)} blocked, {len(r.regressions)} regressed"
+            )
+            return {"diagnosis": text, "round": ctx.round}
+
+        return diagnose
+
+    def _plan(self, ctx: TeachingContext):
+        def plan(state: TeacherState) -> TeacherState:
+            p = ctx.fixed_plan or make_plan(self.config.policy, ctx.report, ctx.graph, ctx.last_train, self.config.plan, ctx.round)
+            return {"plan": p.model_dump(), "cursor": 0, "tries": {}, "accepted": [], "rejected": [], "pending": [], "cost": TeacherCost().model_dump(), "new_skills": []}
+
+        return plan
+
+    def _discover(self, ctx: TeachingContext):
+        def discover(state: TeacherState) -> TeacherState:
+            items = [PlanItem.model_validate(x) for x in state["plan"]["items"]]
+            cost = TeacherCost.model_validate(state["cost"])
+            new_skills = list(state.get("new_skills", []))
+            rejected = list(state.get("rejected", []))
+            out: list[PlanItem] = []
+            for it in items:
+                if it.action != "discover":
+                    out.append(it)
+                    continue
+                skill = ctx.graph.skills[it.skill_id]
+                req = self._discover_request(ctx, skill)
+                t0 = time.perf_counter()
+                resp = ctx.model.discover(req)
+                _add_cost(cost, resp.cost, time.perf_counter() - t0)
+                if resp.proposal is None:
+                    continue
+                sub = Skill(
+                    id=f"{skill.id}.{resp.proposal.feature}",
+                    name=resp.proposal.name,
+                    description=resp.proposal.description,
+                    parent=skill.id,
+                    prerequisites=list(skill.prerequisites),
+                    min_level=skill.min_level,
+                    max_level=skill.max_level,
+                    ood_level=None,
+                    provenance="discovered",
+                    added_round=ctx.round,
+                    spec={"base": skill.id, "feature": resp.proposal.feature},
+                )
+                try:
+                    if sub.id in ctx.graph.skills:
+                        raise ValueError(f"sub-skill {sub.id} already exists")
+                    accepted = ctx.env.add_skill(sub)
+                    ctx.graph.add_skill(accepted)
+                except ValueError as e:
+                    rejected.append(
+                        Rejected(draft=resp.proposal.model_dump(), skill_id=skill.id, action="discover", reason="off_skill", detail=str(e)).model_dump()
+                    )
+                    continue
+                new_skills.append(accepted.model_dump())
+                if self.config.discover_budget:
+                    out.append(
+                        PlanItem(skill_id=accepted.id, action="create", budget=self.config.discover_budget, difficulty=skill.min_level, rationale=f"new sub-skill of {skill.id}")
+                    )
+            plan = TeachingPlan(items=out, policy=state["plan"]["policy"])
+            # The record of what was planned keeps the discover actions that produced skills.
+            return {"plan": plan.model_dump(), "cost": cost.model_dump(), "new_skills": new_skills, "rejected": rejected}
+
+        return discover
+
+    def _discover_request(self, ctx: TeachingContext, skill: Skill) -> DiscoverRequest:
+        failed, passed = [], []
+        for a in ctx.eval_attempts:
+            if a.skill_id != skill.id or a.problem_id not in ctx.problems:
+                continue
+            (passed if a.pass_rate >= 1.0 else failed).append(ctx.problems[a.problem_id].spec)
+        fc: Counter[str] = Counter()
+        sc: Counter[str] = Counter()
+        for s in failed:
+            fc.update(ctx.env.features(s))
+        for s in passed:
+            sc.update(ctx.env.features(s))
+        return DiscoverRequest(
+            skill=skill,
+            round=ctx.round,
+            n_failed=len(failed),
+            n_passed=len(passed),
+            failed_specs=failed[:20],
+            passed_specs=passed[:20],
+            features=ctx.env.feature_descriptions(skill.id),
+            failure_feature_counts=dict(fc),
+            success_feature_counts=dict(sc),
+        )
+
+    def _author(self, ctx: TeachingContext):
+        def author(state: TeacherState) -> TeacherState:
+            cur = _item(state)
+            assert cur is not None
+            i, item = cur
+            need = item.budget - _accepted_for(state, i)
+            skill = ctx.graph.skills[item.skill_id]
+            sources = [ctx.problems[pid] for pid in item.source_problem_ids if pid in ctx.problems]
+            # On a retry, rewrite the sources not yet used; when all are, diversify may reuse
+            # them (new numbers each time) and the other modes fall back to fresh problems.
+            used = {p.get("parent_id") for p in state.get("accepted", []) if p.get("_item") == i}
+            fresh_sources = [p for p in sources if p.id not in used]
+            sources = fresh_sources or (sources if item.action == "diversify" else [])
+            tries = state.get("tries", {}).get(str(i), 0)
+            req = AuthorRequest(
+                action=item.action,
+                skill=skill,
+                n=max(1, int(need * self.config.overdraft + 0.999)),
+                difficulty=item.difficulty or skill.min_level,
+                round=ctx.round,
+                sources=sources,
+                report_text=ctx.report.to_prompt_text(),
+                exemplars=[e.model_dump(include={"prompt", "student_answer", "expected"}) for e in ctx.report.exemplars.get(skill.id, [])],
+                spec_help=ctx.env.spec_help(skill.id),
+                seed=self.config.seed * 1000 + tries,
+            )
+            cost = TeacherCost.model_validate(state["cost"])
+            t0 = time.perf_counter()
+            resp = ctx.model.author(req)
+            _add_cost(cost, resp.cost, time.perf_counter() - t0)
+            pending = [{"draft": d.model_dump(), "_item": i} for d in resp.drafts]
+            rejected = list(state.get("rejected", []))
+            for _ in range(resp.unparsable):
+                rejected.append(Rejected(draft={}, skill_id=skill.id, action=item.action, reason="unparsable", detail="teacher output did not parse as a draft").model_dump() | {"_item": i})
+            return {"pending": pending, "cost": cost.model_dump(), "rejected": rejected}
+
+        return author
+
+    def _verify(self, ctx: TeachingContext):
+        def verify(state: TeacherState) -> TeacherState:
+            cur = _item(state)
+            assert cur is not None
+            i, item = cur
+            accepted = list(state.get("accepted", []))
+            rejected = list(state.get("rejected", []))
+            batch_keys = {p["_key"] for p in accepted}
+            batch_texts = {normalise_text(p["prompt"]) for p in accepted}
+            teacher_name = getattr(ctx.model, "name", "unknown")
+            for entry in state.get("pending", []):
+                if _accepted_for({"accepted": accepted}, i) >= item.budget:
+                    break
+                verdict = self._check(ctx, item, entry["draft"], teacher_name, batch_keys, batch_texts)
+                if isinstance(verdict, Problem):
+                    key = ctx.env.spec_key(verdict.spec)
+                    batch_keys.add(key)
+                    batch_texts.add(normalise_text(verdict.prompt))
+                    accepted.append(verdict.model_dump() | {"_item": i, "_key": key})
+                else:
+                    rejected.append(verdict.model_dump() | {"_item": i})
+            tries = dict(state.get("tries", {}))
+            tries[str(i)] = tries.get(str(i), 0) + 1
+            cursor = state.get("cursor", 0)
+            if _accepted_for({"accepted": accepted}, i) >= item.budget or tries[str(i)] >= self.config.max_retries:
+                cursor += 1
+            return {"accepted": accepted, "rejected": rejected, "pending": [], "tries": tries, "cursor": cursor}
+
+        return verify
+
+    def _check(self, ctx: TeachingContext, item: PlanItem, raw: dict, teacher: str, batch_keys: set[str], batch_texts: set[str]) -> Problem | Rejected:
+        def reject(reason: str, detail: str) -> Rejected:
+            return Rejected(draft=raw, skill_id=item.skill_id, action=item.action, reason=reason, detail=detail)  # type: ignore[arg-type]
+
+        try:
+            draft = Draft.model_validate(raw)
+            prompt = draft.prompt or ctx.env.render(draft.spec)
+            problem = Problem(
+                skill_id=item.skill_id,
+                difficulty=draft.difficulty or item.difficulty or 1,
+                prompt=prompt,
+                answer=str(draft.answer).strip(),
+                spec=draft.spec,
+                env=ctx.env.name,
+                provenance=_provenance(item.action, teacher),
+                parent_id=draft.parent_id,
+                teacher=teacher,
+                round=ctx.round,
+                action=item.action,
+            )
+        except (ValidationError, ValueError, TypeError, KeyError) as e:
+            return reject("unparsable", str(e).splitlines()[0][:200])
+        verdict = ctx.env.verify(problem, item.skill_id)
+        if not verdict.accepted:
+            return reject(verdict.reason or "wrong_answer", verdict.detail)
+        key = ctx.env.spec_key(problem.spec)
+        text = normalise_text(problem.prompt)
+        if key in ctx.eval_keys or text in ctx.eval_texts:
+            return reject("eval_collision", "same problem as a held-out or OOD evaluation problem")
+        if key in batch_keys or text in batch_texts or text in ctx.used_texts:
+            return reject("duplicate", "already in this or an earlier batch")
+        return problem
+
+    def _curate(self, ctx: TeachingContext):
+        def curate(state: TeacherState) -> TeacherState:
+            rng = stable_rng(self.config.seed, ctx.round, "curate")
+            problems = [Problem.model_validate({k: v for k, v in p.items() if not k.startswith("_")}) for p in state.get("accepted", [])]
+            rng.shuffle(problems)
+            rejected = [Rejected.model_validate({k: v for k, v in r.items() if not k.startswith("_")}) for r in state.get("rejected", [])]
+            batch = CurriculumBatch(round=ctx.round, problems=problems, rejected=rejected, plan=TeachingPlan.model_validate(state["plan"]))
+            return {"batch": batch.model_dump()}
+
+        return curate
+
+    # ---- graph -------------------------------------------------------------------------
+    def build(self, ctx: TeachingContext) -> StateGraph:
+        g = StateGraph(TeacherState)
+        g.add_node("diagnose", self._diagnose(ctx))
+        g.add_node("plan", self._plan(ctx))
+        g.add_node("discover", self._discover(ctx))
+        g.add_node("author", self._author(ctx))
+        g.add_node("verify", self._verify(ctx))
+        g.add_node("curate", self._curate(ctx))
+        g.add_edge(START, "diagnose")
+        g.add_edge("diagnose", "plan")
+
+        def after_plan(state: TeacherState) -> str:
+            items = state["plan"]["items"]
+            if any(x["action"] == "discover" for x in items):
+                return "discover"
+            return _next_work(state)
+
+        def _next_work(state: TeacherState) -> str:
+            items = state["plan"]["items"]
+            i = state.get("cursor", 0)
+            while i < len(items) and items[i]["budget"] <= 0:
+                i += 1
+            return "author" if i < len(items) else "curate"
+
+        g.add_conditional_edges("plan", after_plan, ["discover", "author", "curate"])
+        g.add_conditional_edges("discover", _next_work, ["author", "curate"])
+        g.add_conditional_edges("verify", _next_work, ["author", "curate"])
+        g.add_edge("author", "verify")
+        g.add_edge("curate", END)
+        return g
+
+    def teach(self, ctx: TeachingContext, on_item=None) -> tuple[CurriculumBatch, TeacherCost, list[Skill]]:
+        """Run (or resume) the round's teacher thread; returns the batch, its cost and new skills."""
+        graph = self.build(ctx)
+        thread_id = f"round-{ctx.round}" + (f"-{self.thread_suffix}" if self.thread_suffix else "")
+        thread = {"configurable": {"thread_id": thread_id}, "recursion_limit": 10_000}
+        if self.checkpoint_path is None:
+            app = graph.compile()
+            final = app.invoke({"round": ctx.round}, thread)
+        else:
+            conn = sqlite3.connect(str(self.checkpoint_path), check_same_thread=False)
+            try:
+                app = graph.compile(checkpointer=SqliteSaver(conn))
+                snap = app.get_state(thread)
+                if snap.values and not snap.next:
+                    final = snap.values  # the round's teaching already finished
+                else:
+                    # Discovered skills live in memory; re-register those a crashed run had added.
+                    for s in (snap.values or {}).get("new_skills", []):
+                        _reregister(ctx, Skill.model_validate(s))
+                    start = None if snap.next else {"round": ctx.round}
+                    final = None
+                    for update in app.stream(start, thread, stream_mode="values"):
+                        final = update
+                        if on_item is not None and "plan" in update:
+                            on_item(update.get("cursor", 0), len(update["plan"]["items"]))
+            finally:
+                conn.close()
+        batch = CurriculumBatch.model_validate(final["batch"])
+        cost = TeacherCost.model_validate(final["cost"])
+        new = [Skill.model_validate(s) for s in final.get("new_skills", [])]
+        for s in new:
+            _reregister(ctx, s)
+        return batch, cost, new
+
+
+def _reregister(ctx: TeachingContext, skill: Skill) -> None:
+    if skill.id not in ctx.graph.skills:
+        ctx.env.add_skill(skill)
+        ctx.graph.add_skill(skill)
+
+
+def _provenance(action: str, teacher: str) -> str:
+    if action == "escalate":
+        return "escalated"
+    if action in ("simplify", "diversify"):
+        return "rewritten"
+    return "generated" if teacher == "procedural" else "authored"
+
+
+def _add_cost(total: TeacherCost, part: TeacherCost, seconds: float) -> None:
+    total.prompt_tokens += part.prompt_tokens
+    total.completion_tokens += part.completion_tokens
+    total.requests += part.requests
+    total.seconds += seconds
+    if part.fallback:
+        total.fallback = part.fallback

@@ -1,0 +1,5 @@
+"""Whole-number arithmetic on reasoning-gym: skill tree, generators, solver, classifier, rewrites."""
+
+from environments.arithmetic.env import ArithmeticEnv
+
+__all__ = ["ArithmeticEnv"]

@@ -1,0 +1,465 @@
+"""The arithmetic environment: reasoning-gym generators, our solver, classifier and rewrites."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Collection
+from functools import cache
+from typing import Any
+
+import reasoning_gym
+
+from environments.answers import (
+    extract_answer,
+    fraction_parts,
+    parse_answer,
+    to_fraction,
+)
+from environments.arithmetic.classify import classify_base
+from environments.arithmetic.features import FAMILY_FEATURES, FEATURES, features
+from environments.arithmetic.generators import Sampler
+from environments.arithmetic.render import N_STYLES, render
+from environments.arithmetic.rewrite import longer, magnitude, renumbered, shorter
+from environments.arithmetic.skills import (
+    DOMAIN,
+    SKILL_DEFS,
+    SKILLS_BY_ID,
+    SkillDef,
+    seed_graph,
+)
+from environments.arithmetic.specs import SPEC_FORMATS, Analysis, FractionSpec, analyse
+from environments.base import EvalSplit, RewriteMode
+from skills.records import (
+    Classification,
+    Problem,
+    Provenance,
+    Skill,
+    SolveResult,
+    Verdict,
+)
+
+EvalSets = dict[str, dict[str, list[Problem]]]  # split -> skill id -> problems
+_EVAL_CACHE: dict[str, tuple[EvalSets, frozenset[str]]] = {}  # by version
+
+_SCORER_DATASET = {"integer": "products", "fraction_simplify": "fraction_simplification"}
+
+
+@cache
+def _scorer(dataset: str) -> Callable[[str | None, dict[str, Any]], float]:
+    return reasoning_gym.get_score_answer_fn(dataset)
+
+
+def _interleave(lists: list[list[Problem]]) -> list[Problem]:
+    """Round-robin over levels, so any prefix of a skill's eval problems spans its levels."""
+    out: list[Problem] = []
+    for i in range(max((len(x) for x in lists), default=0)):
+        out.extend(x[i] for x in lists if i < len(x))
+    return out
+
+
+def _quotas(sd: SkillDef, total: int) -> dict[int, int]:
+    """Held-out problems per training level: an equal share, less where a level is small
+    (`eval_caps`, e.g. the 100 one-digit sums) so that training keeps most of that level."""
+    levels = list(sd.levels)
+    out = {lv: min(cap, total // len(levels)) for lv, cap in sd.eval_caps.items() if lv in levels}
+    free = [lv for lv in levels if lv not in out]
+    rest = total - sum(out.values())
+    for i, lv in enumerate(free):
+        out[lv] = rest // len(free) + (1 if i < rest % len(free) else 0)
+    return dict(sorted(out.items()))
+
+
+class ArithmeticEnv:
+    """Whole-number arithmetic: 18 skills over 8 topics, built on reasoning-gym.
+
+    A problem's `spec` (see specs.py) is the truth: we solve it, classify it and key it ourselves,
+    so problems written by any teacher model are checked exactly like generated ones.
+    """
+
+    name = "arithmetic"
+    version = "arithmetic-v1"
+    heldout_per_skill = 200
+    ood_per_skill = 100
+
+    def __init__(self) -> None:
+        self._discovered: dict[str, Skill] = {}
+        self._help: dict[str, str] = {}
+
+    # ---- skills --------------------------------------------------------------------------
+    def skill_graph(self) -> list[Skill]:
+        return seed_graph() + [s.model_copy(deep=True) for s in self._discovered.values()]
+
+    def _resolve(self, skill_id: str) -> tuple[SkillDef, str | None]:
+        """(base skill definition, required feature or None)."""
+        if skill_id in SKILLS_BY_ID:
+            return SKILLS_BY_ID[skill_id], None
+        sub = self._discovered.get(skill_id)
+        if sub is None:
+            raise ValueError(f"unknown skill '{skill_id}': not a trainable skill of {self.name}")
+        return SKILLS_BY_ID[sub.spec["base"]], sub.spec["feature"]
+
+    def feature_descriptions(self, skill_id: str) -> dict[str, str]:
+        """Features a sub-skill of `skill_id` may be keyed on; {} for topics and unknown ids."""
+        try:
+            sd, own = self._resolve(skill_id)
+        except ValueError:
+            return {}
+        return {f: FEATURES[f] for f in FAMILY_FEATURES[sd.family] if f != own}
+
+    def spec_help(self, skill_id: str) -> str:
+        """How to write a spec for `skill_id`, with a worked example, for teacher prompts."""
+        if skill_id not in self._help:
+            try:
+                sd, feature = self._resolve(skill_id)
+            except ValueError:
+                return "Spec formats: " + "; ".join(SPEC_FORMATS.values())
+            example = self._draw(skill_id, sd.min_level, 1, random.Random(f"help/{skill_id}"), exclude=())
+            text = f"{sd.description} {sd.levels_text}"
+            if feature is not None:
+                text += f" Every problem must have this feature: {FEATURES[feature]}."
+            if example:
+                p = example[0]
+                fmt = SPEC_FORMATS.get(p.spec["op"], "")
+                text += f" Spec format: {fmt}."
+                text += f" Example at level {p.difficulty}: spec {json.dumps(p.spec)}, answer {p.answer!r}."
+            self._help[skill_id] = text
+        return self._help[skill_id]
+
+    def add_skill(self, skill: Skill) -> Skill:
+        """Register a discovered sub-skill {"base": seed skill id, "feature": name}.
+
+        Accepted only if the feature is in the base's feature library and the base's generators
+        can actually produce problems with it that classify into the new sub-skill.
+        """
+        spec = skill.spec
+        if set(spec) != {"base", "feature"}:
+            raise ValueError('a sub-skill spec must be {"base": <skill id>, "feature": <feature name>}')
+        base, feature = spec["base"], spec["feature"]
+        if base not in SKILLS_BY_ID:
+            raise ValueError(f"base '{base}' is not a seed skill of {self.name}")
+        sd = SKILLS_BY_ID[base]
+        known = FAMILY_FEATURES[sd.family]
+        if feature not in known:
+            raise ValueError(f"unknown feature '{feature}' for {base} (known: {', '.join(known)})")
+        if skill.parent not in (None, base):
+            raise ValueError(f"a sub-skill's parent must be its base '{base}', not '{skill.parent}'")
+        existing = self._discovered.get(skill.id)
+        if existing is not None:
+            if existing.spec == spec:
+                return existing.model_copy(deep=True)
+            raise ValueError(f"skill '{skill.id}' is already registered with {existing.spec}")
+        if skill.id in {s.id for s in seed_graph()}:
+            raise ValueError(f"'{skill.id}' is a seed skill id")
+        for other in self._discovered.values():
+            if other.spec == spec:
+                raise ValueError(f"feature '{feature}' of {base} is already the sub-skill '{other.id}'")
+        unknown = [p for p in skill.prerequisites if p not in SKILLS_BY_ID and p not in self._discovered]
+        if unknown:
+            raise ValueError(f"unknown prerequisites: {', '.join(unknown)}")
+        stored = skill.model_copy(
+            update={
+                "parent": base,
+                "kind": "skill",
+                "provenance": "discovered",
+                "min_level": sd.min_level,
+                "max_level": sd.max_level,
+            }
+        )
+        self._discovered[skill.id] = stored
+        rng = random.Random(f"discover/{base}/{feature}")
+        for level in sd.levels:
+            found = self._draw(skill.id, level, 1, rng, exclude=(), max_tries=400)
+            if found and skill.id in self.classify(found[0].spec).skill_ids:
+                return stored.model_copy(deep=True)
+        del self._discovered[skill.id]
+        raise ValueError(f"could not generate any {base} problem with feature '{feature}'")
+
+    # ---- truth ---------------------------------------------------------------------------
+    def solve(self, spec: dict[str, Any]) -> SolveResult:
+        a = analyse(spec)
+        if a.ok:
+            return SolveResult(answer=a.answer)
+        return SolveResult(error=("malformed spec: " if a.unparsable else "") + (a.error or "no answer"))
+
+    def classify(self, spec: dict[str, Any]) -> Classification:
+        """Skill ids, most specific first: discovered sub-skills, the seed skill, topic, domain."""
+        a = analyse(spec)
+        base = classify_base(a)
+        ids: list[str] = []
+        if base.skill is not None:
+            feats = features(a)
+            ids += [
+                sid
+                for sid, s in self._discovered.items()
+                if s.spec["base"] == base.skill and s.spec["feature"] in feats
+            ]
+            ids.append(base.skill)
+        if base.topic is not None:
+            ids.append(base.topic)
+        if a.ok:
+            ids.append(DOMAIN)
+        return Classification(skill_ids=ids, difficulty=base.level)
+
+    def features(self, spec: dict[str, Any]) -> set[str]:
+        return features(analyse(spec))
+
+    def spec_key(self, spec: dict[str, Any]) -> str:
+        return analyse(spec).key
+
+    def verify(self, problem: Problem, target_skill: str | None = None) -> Verdict:
+        """Accept only if our solver reproduces the answer and the classifier puts the spec into
+        the target skill at the problem's difficulty, inside the skill's training range."""
+        target = target_skill or problem.skill_id
+        if problem.env != self.name:
+            return Verdict(accepted=False, reason="unparsable", detail=f"problem is for environment '{problem.env}'")
+        a = analyse(problem.spec)
+        if a.unparsable:
+            return Verdict(accepted=False, reason="unparsable", detail=a.error or "")
+        if not a.ok:
+            return Verdict(accepted=False, reason="unsolvable", detail=a.error or "")
+        if not self._answer_matches(a, problem.answer):
+            return Verdict(accepted=False, reason="wrong_answer", detail=f"expected {a.answer}, got {problem.answer!r}")
+        try:
+            sd, _ = self._resolve(target)
+        except ValueError as e:
+            return Verdict(accepted=False, reason="off_skill", detail=str(e))
+        cls = self.classify(problem.spec)
+        if target not in cls.skill_ids:
+            found = cls.skill_ids[0] if cls.skill_ids else "no skill"
+            return Verdict(accepted=False, reason="off_skill", detail=f"spec exercises {found}, not {target}")
+        if cls.difficulty != problem.difficulty:
+            return Verdict(
+                accepted=False, reason="off_skill", detail=f"difficulty is {cls.difficulty}, not {problem.difficulty}"
+            )
+        if not sd.min_level <= problem.difficulty <= sd.max_level:
+            return Verdict(
+                accepted=False,
+                reason="off_skill",
+                detail=f"level {problem.difficulty} is outside {target}'s training levels "
+                f"{sd.min_level}..{sd.max_level}",
+            )
+        return Verdict(accepted=True)
+
+    @staticmethod
+    def _answer_matches(a: Analysis, stated: str) -> bool:
+        got = parse_answer(stated)
+        if got is None:
+            return False
+        if isinstance(a.spec, FractionSpec) and "/" in (a.answer or ""):
+            return fraction_parts(got) == fraction_parts(a.answer)
+        return to_fraction(got) == a.value
+
+    # ---- student-facing ------------------------------------------------------------------
+    def render(self, spec: dict[str, Any], rng: random.Random | None = None, style: int = 0) -> str:
+        """Prompt text; style 0 suits the weak default student, styles 1-3 reword it."""
+        return render(analyse(spec), style, rng)
+
+    def reward(self, problem: Problem, completion: str) -> float:
+        """1.0 if the completion's final answer is right, else 0.0.
+
+        Scored with reasoning-gym's scorers but binarised: their partial credit (0.01-0.1 for any
+        non-empty fraction text, a length ratio when the answer is a substring) rewards format, not
+        maths, and would give all-wrong GRPO groups spurious variance.
+        """
+        got = extract_answer(completion)
+        if got is None:
+            return 0.0
+        a = analyse(problem.spec)
+        expected = a.answer if a.ok else parse_answer(problem.answer)
+        if expected is None:
+            return 0.0
+        if "/" not in expected:
+            score = _scorer(_SCORER_DATASET["integer"])(got, {"answer": expected})
+        elif isinstance(a.spec, FractionSpec):
+            p, q = fraction_parts(expected) or (0, 0)
+            meta = {
+                "simplified_numerator": p,
+                "simplified_denominator": q,
+                "numerator": a.spec.num,
+                "denominator": a.spec.den,
+            }
+            score = _scorer(_SCORER_DATASET["fraction_simplify"])(got, {"answer": expected, "metadata": meta})
+        else:
+            score = float(to_fraction(got) == to_fraction(expected))
+        return 1.0 if score >= 1.0 else 0.0
+
+    # ---- generation ----------------------------------------------------------------------
+    def generate(self, skill_id: str, difficulty: int, n: int, rng: random.Random) -> list[Problem]:
+        """`n` distinct fresh problems (fewer if the level runs out), never an eval problem."""
+        return self._draw(skill_id, difficulty, n, rng, exclude=self._eval_key_set())
+
+    def _draw(
+        self,
+        skill_id: str,
+        level: int,
+        n: int,
+        rng: random.Random,
+        exclude: Collection[str],
+        provenance: Provenance = "generated",
+        max_tries: int | None = None,
+    ) -> list[Problem]:
+        return [p for p, _ in self._draw_keyed(skill_id, level, n, rng, exclude, provenance, max_tries)]
+
+    def _draw_keyed(
+        self,
+        skill_id: str,
+        level: int,
+        n: int,
+        rng: random.Random,
+        exclude: Collection[str],
+        provenance: Provenance = "generated",
+        max_tries: int | None = None,
+    ) -> list[tuple[Problem, str]]:
+        """Up to `n` distinct problems with their spec keys: reasoning-gym draws kept only if
+        they classify into (skill, level), have the sub-skill's feature and avoid `exclude`."""
+        sd, feature = self._resolve(skill_id)
+        recipes = sd.recipes.get(level)
+        if recipes is None:
+            raise ValueError(f"{skill_id} has levels {sd.min_level}..{sd.ood_level}, not {level}")
+        sampler = Sampler(recipes, rng)
+        out: list[tuple[Problem, str]] = []
+        seen: set[str] = set()
+        for _ in range(max_tries if max_tries is not None else 50 * n + 500):
+            if len(out) >= n:
+                break
+            spec = sampler.draw()
+            if spec is None:
+                continue
+            a = analyse(spec)
+            if a.key in seen or a.key in exclude:
+                continue
+            base = classify_base(a)
+            if base.skill != sd.id or base.level != level or (feature is not None and feature not in features(a)):
+                continue
+            seen.add(a.key)
+            if a.expr is not None and spec["expr"] != a.expr.text:
+                spec = {"op": "expr", "expr": a.expr.text}  # store the canonical text
+            out.append((self._problem(skill_id, level, spec, a, provenance), a.key))
+        return out
+
+    def _problem(
+        self,
+        skill_id: str,
+        level: int,
+        spec: dict[str, Any],
+        a: Analysis,
+        provenance: Provenance,
+        style: int = 0,
+        rng: random.Random | None = None,
+    ) -> Problem:
+        assert a.answer is not None
+        return Problem(
+            skill_id=skill_id,
+            difficulty=level,
+            prompt=render(a, style, rng),
+            answer=a.answer,
+            spec=spec,
+            env=self.name,
+            provenance=provenance,
+        )
+
+    def rewrite(self, problem: Problem, mode: RewriteMode, rng: random.Random) -> Problem | None:
+        """simplify: one level easier (smaller numbers at the lowest level); diversify: same level,
+        new numbers and another wording; escalate: one level harder, None at max_level (the OOD
+        level is never trained). None also when no such problem can be found."""
+        if mode not in ("simplify", "diversify", "escalate"):
+            raise ValueError(f"unknown rewrite mode '{mode}'")
+        try:
+            sd, feature = self._resolve(problem.skill_id)
+        except ValueError:
+            return None
+        a = analyse(problem.spec)
+        level = problem.difficulty
+        if not sd.min_level <= level <= sd.max_level or classify_base(a).skill != sd.id:
+            return None  # invalid, off-skill or OOD sources are not rewritten
+        if mode == "escalate" and level >= sd.max_level:
+            return None
+        target = level + 1 if mode == "escalate" else max(sd.min_level, level - 1) if mode == "simplify" else level
+        smaller_only = mode == "simplify" and level == sd.min_level
+        exclude = self._eval_key_set() | {a.key}
+
+        def fits(b: Analysis) -> bool:
+            base = classify_base(b)
+            return (
+                b.ok
+                and b.key not in exclude
+                and base.skill == sd.id
+                and base.level == target
+                and (feature is None or feature in features(b))
+                and (not smaller_only or magnitude(b) < magnitude(a))
+            )
+
+        if mode == "escalate":
+            edits = [e for _ in range(4) for e in longer(a, rng)]
+        elif mode == "simplify":
+            edits = [] if smaller_only else shorter(a)
+        else:
+            edits = [e for _ in range(6) for e in renumbered(a, rng)]
+        chosen = next((e for e in edits if fits(analyse(e))), None)
+        if chosen is None:
+            pool = [
+                p.spec for p in self._draw(problem.skill_id, target, 8, rng, exclude=exclude) if fits(analyse(p.spec))
+            ]
+            if not pool:
+                return None
+            mine = features(a)
+            if mode == "simplify":  # no difficulty the source did not have (a borrow, a carry), then small
+                chosen = min(pool, key=lambda s: (len(features(analyse(s)) - mine), magnitude(analyse(s))))
+            else:  # keep the source's flavour
+                chosen = max(pool, key=lambda s: (len(features(analyse(s)) & mine), -len(features(analyse(s)) - mine)))
+        style = 0
+        if mode == "diversify":
+            was_plain = problem.prompt == render(a, 0)
+            style = rng.choice([s for s in range(N_STYLES) if not (was_plain and s == 0)])
+        out = self._problem(
+            problem.skill_id,
+            target,
+            chosen,
+            analyse(chosen),
+            "escalated" if mode == "escalate" else "rewritten",
+            style=style,
+            rng=rng,
+        )
+        return out.model_copy(update={"parent_id": problem.id, "action": mode, "round": problem.round})
+
+    # ---- evaluation ----------------------------------------------------------------------
+    def build_eval_sets(self) -> tuple[EvalSets, frozenset[str]]:
+        """Draw the held-out and OOD sets from their fixed seeds (uncached; ~2 s), with the spec
+        keys of every problem. Seed skills only, so every instance of a version gets the same."""
+        keys: set[str] = set()
+        sets: EvalSets = {"heldout": {}, "ood": {}}
+        for sd in SKILL_DEFS:
+            per_level = []
+            for lv, q in _quotas(sd, self.heldout_per_skill).items():
+                rng = random.Random(f"{self.version}/heldout/{sd.id}/{lv}")
+                drawn = self._draw_keyed(sd.id, lv, q, rng, exclude=keys, provenance="seed")
+                keys.update(k for _, k in drawn)
+                per_level.append([p for p, _ in drawn])
+            sets["heldout"][sd.id] = _interleave(per_level)
+            rng = random.Random(f"{self.version}/ood/{sd.id}")
+            drawn = self._draw_keyed(sd.id, sd.ood_level, self.ood_per_skill, rng, exclude=keys, provenance="seed")
+            keys.update(k for _, k in drawn)
+            sets["ood"][sd.id] = [p for p, _ in drawn]
+        return sets, frozenset(keys)
+
+    def _eval_sets(self) -> tuple[EvalSets, frozenset[str]]:
+        if self.version not in _EVAL_CACHE:
+            _EVAL_CACHE[self.version] = self.build_eval_sets()
+        return _EVAL_CACHE[self.version]
+
+    def _eval_key_set(self) -> frozenset[str]:
+        return self._eval_sets()[1]
+
+    def eval_set(self, split: EvalSplit, n_per_skill: int | None = None) -> list[Problem]:
+        """Fixed held-out problems per seed skill over its training levels (levels interleaved),
+        or OOD problems at each skill's ood_level; `n_per_skill` takes a prefix of each. Built once
+        per process and version and shared between instances: treat the problems as read-only."""
+        if split not in ("heldout", "ood"):
+            raise ValueError(f"unknown eval split '{split}' (choose from: heldout, ood)")
+        sets = self._eval_sets()[0][split]
+        return [p for sd in SKILL_DEFS for p in sets[sd.id][:n_per_skill]]
+
+    def eval_keys(self) -> set[str]:
+        """spec_key of every held-out and OOD problem (the full sets, whatever prefix is used)."""
+        return set(self._eval_key_set())

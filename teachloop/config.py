@@ -1,0 +1,142 @@
+"""Run configuration: pydantic models loadable from YAML; profiles < config file < CLI flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, ValidationError, field_validator
+
+from agents.teacher import TeacherConfig
+from skills.mastery import MasteryConfig
+from skills.records import Record
+from training.grpo import GRPOSettings
+
+
+class ConfigError(ValueError):
+    """Bad user configuration; the message is one line naming the field or file."""
+
+
+class EvalConfig(Record):
+    heldout_per_skill: int = Field(default=50, ge=1, description="Held-out problems per skill (a prefix of the fixed set).")
+    ood_per_skill: int = Field(default=20, ge=0, description="Harder out-of-distribution problems per skill (never trained on).")
+    batch_size: int = Field(default=32, ge=1, description="Generation batch size for evaluation.")
+    max_new_tokens: int = Field(default=16, ge=1, description="Completion length for evaluation (answers are short).")
+
+
+class TeacherSettings(TeacherConfig):
+    model: str = Field(default="procedural", description="Teacher model: procedural | openai:MODEL | http(s)://HOST:PORT/v1[#MODEL] | vllm:MODEL | hf:PATH.")
+    fallback: Literal["procedural"] | None = Field(default=None, description="On teacher failure, finish the round with this teacher (recorded).")
+    api_key_env: str = Field(default="OPENAI_API_KEY", description="Environment variable holding the API key (the key itself is never stored).")
+    temperature: float = Field(default=0.7, ge=0, description="Sampling temperature of an LLM teacher.")
+    max_tokens: int = Field(default=1024, ge=16, description="Completion tokens per teacher request.")
+    timeout_s: float = Field(default=60.0, gt=0, description="Per-request timeout of an LLM teacher.")
+    request_retries: int = Field(default=3, ge=0, description="Retries per request on 429/5xx/timeouts, with backoff.")
+    concurrency: int = Field(default=4, ge=1, description="Parallel requests when authoring.")
+
+
+class RunConfig(Record):
+    env: str = Field(default="arithmetic", description="Task environment.")
+    student: str = Field(default="smollm2", description="Student: smollm2 | tiny | a local model dir | a hub id.")
+    rounds: int = Field(default=5, ge=1, description="Teaching rounds in the episode.")
+    seed: int = Field(default=0, description="Seed for teacher, training and sampling.")
+    profile: Literal["smoke", "default"] = Field(default="default", description="Size preset the other fields start from.")
+    cache_dir: Path | None = Field(default=None, description="Where the converted student is cached (default ~/.cache/teachloop).")
+    teacher: TeacherSettings = Field(default_factory=TeacherSettings)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+    grpo: GRPOSettings = Field(default_factory=GRPOSettings)
+    mastery: MasteryConfig = Field(default_factory=MasteryConfig)
+
+    @field_validator("env")
+    @classmethod
+    def _known_env(cls, v: str) -> str:
+        from environments import ENVIRONMENTS
+
+        if v not in ENVIRONMENTS:
+            raise ValueError(f"unknown environment '{v}' (choose from: {', '.join(sorted(ENVIRONMENTS))})")
+        return v
+
+    @field_validator("teacher")
+    @classmethod
+    def _known_teacher(cls, v: TeacherSettings) -> TeacherSettings:
+        from agents.backends import parse_teacher_spec
+
+        parse_teacher_spec(v.model)  # raises ValueError with a one-line message
+        from agents.policies import POLICIES
+
+        if v.policy not in POLICIES:
+            raise ValueError(f"unknown plan policy '{v.policy}' (choose from: {', '.join(POLICIES)})")
+        return v
+
+
+PROFILES: dict[str, dict[str, Any]] = {
+    # Minutes on 2 CPU cores with SmolLM2: small eval sets, a few short GRPO steps per round.
+    "smoke": {
+        "rounds": 3,
+        "eval": {"heldout_per_skill": 8, "ood_per_skill": 4, "max_new_tokens": 12},
+        "teacher": {"plan": {"problems_per_round": 8, "skills_per_round": 3}},
+        "grpo": {"steps": 2, "prompts_per_step": 2, "num_generations": 8, "max_completion_length": 12},
+    },
+    "default": {
+        "rounds": 5,
+        "eval": {"heldout_per_skill": 50, "ood_per_skill": 20},
+        "teacher": {"plan": {"problems_per_round": 32, "skills_per_round": 4}},
+        "grpo": {"steps": 8, "prompts_per_step": 4, "num_generations": 8, "max_completion_length": 16},
+    },
+}
+
+
+def deep_merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _one_line(e: ValidationError, source: str) -> str:
+    err = e.errors()[0]
+    loc = ".".join(str(x) for x in err["loc"]) or "config"
+    if source == "option":  # name the flag the user typed
+        source, loc = "", "--" + {"teacher.model": "teacher"}.get(loc, loc)
+        return f"{loc}: {err['msg'].removeprefix('Value error, ')}"
+    msg = err["msg"].removeprefix("Value error, ")
+    more = f" (+{len(e.errors()) - 1} more)" if len(e.errors()) > 1 else ""
+    return f"{source}: {loc}: {msg}{more}"
+
+
+def read_config_file(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from e
+    except yaml.YAMLError as e:
+        raise ConfigError(f"config file {path} is not valid YAML: {str(e).splitlines()[0]}") from e
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of fields, not {type(data).__name__}")
+    return data
+
+
+def build_config(file: Path | None = None, overrides: dict | None = None) -> RunConfig:
+    """defaults < profile < config file < CLI overrides; errors name the field and the source."""
+    file_data = read_config_file(file) if file else {}
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    profile = overrides.get("profile") or file_data.get("profile") or "default"
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown profile '{profile}' (choose from: {', '.join(PROFILES)})")
+    base = deep_merge(PROFILES[profile], file_data) | {"profile": profile}
+    if file:
+        try:
+            RunConfig.model_validate(base)
+        except ValidationError as e:
+            raise ConfigError(_one_line(e, f"config file {file}")) from None
+    try:
+        return RunConfig.model_validate(deep_merge(base, overrides) | {"profile": profile})
+    except ValidationError as e:
+        raise ConfigError(_one_line(e, "option")) from None
+
+
+def dump_config(cfg: RunConfig) -> str:
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)

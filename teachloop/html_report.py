@@ -1,0 +1,470 @@
+"""`teachloop report RUN_DIR`: one self-contained HTML file about a whole run.
+
+Everything is inline (CSS in a <style>, figures as base64 PNG data URIs, no scripts), so the file
+opens anywhere, offline, and can be mailed or attached to an issue. Figures use matplotlib's Agg
+canvas directly (no pyplot, no global backend switch). Sections: final skill table, mastery per
+skill over rounds, skill × round held-out accuracy heatmap, the skill graph coloured by mastery,
+the teacher's actions and cost per round, and sample accepted / rejected problems.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from skills.graph import SkillGraph
+from skills.mastery import MasteryConfig
+from skills.records import Problem, RoundResult
+from skills.snapshot import SkillGraphSnapshot
+from teachloop.inspect import load_snapshot
+from teachloop.rundir import RunDir, RunDirError, iter_jsonl, read_jsonl, write_atomic
+
+CMAP = colormaps["RdYlGn"]
+SAMPLES_PER_ACTION = 3
+REJECTS_PER_ROUND = 6
+TEXT_CHARS = 300
+
+STATUS_COLOR = {"mastered": "#1a7f37", "frontier": "#0969da", "blocked": "#8c959f", "regressed": "#bf3989"}
+NO_DATA = "#d0d7de"
+
+
+def write_report(run_dir: Path | str, out: Path | str | None = None) -> Path:
+    """Write the report (default RUN/report.html) and return its path."""
+    rd = RunDir(run_dir)
+    rd.require()
+    rounds = rd.graph_rounds()
+    if not rounds:
+        raise RunDirError(f"{rd.root} has no skill graph snapshots yet (skill_graph/round_K.json); nothing to report")
+    snaps = {r: load_snapshot(rd.root, r) for r in rounds}
+    last = snaps[rounds[-1]]
+    results = read_jsonl(rd.rounds, RoundResult)
+    problems = read_jsonl(rd.problems, Problem)
+    rejected = list(iter_jsonl(rd.rejected))
+    config = rd.config.read_text(encoding="utf-8") if rd.config.exists() else ""
+
+    graph = last.graph()
+    body = [
+        _summary(rd, last, results, config),
+        _section("Skills", _skill_table(graph, last), "Every node of the final graph, as a tree (domain → topic → skill)."),
+        _section("Mastery over rounds", _img(_mastery_figure(graph, snaps)),
+                 "Posterior mean of success (line) with its 95 % credible interval (band) and the held-out "
+                 "accuracy of each round (dots); dashed: the mastery threshold."),
+        _section("Held-out accuracy, skill × round", _img(_heatmap_figure(graph, last)),
+                 "Grey: not evaluated in that round (e.g. before the skill was added)."),
+        _section("Skill graph", _img(_graph_figure(graph, last)),
+                 "Layers by prerequisite depth; arrows point from a prerequisite to the skills that need it "
+                 "(redundant arrows implied by others are left out). Fill: posterior mean; border: status."),
+        _section("Teacher actions per round", _teacher(results), ""),
+        _section("Sample problems", _samples(problems, rejected), ""),
+    ]
+    doc = _PAGE.format(title=html.escape(f"teachloop report: {rd.root.name}"), css=_CSS, body="\n".join(body))
+    dest = Path(out) if out is not None else rd.root / "report.html"
+    write_atomic(dest, doc)
+    return dest
+
+
+# ---------------------------------------------------------------------- helpers
+def _e(x: Any) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _clip(text: str, n: int = TEXT_CHARS) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _section(title: str, inner: str, note: str) -> str:
+    anchor = title.lower().replace(" ", "-").replace(",", "").replace("×", "x")
+    note_html = f'<p class="note">{_e(note)}</p>' if note else ""
+    return f'<section id="{_e(anchor)}"><h2>{_e(title)}</h2>{note_html}{inner}</section>'
+
+
+def _img(fig: Figure) -> str:
+    buf = io.BytesIO()
+    FigureCanvasAgg(fig)
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return f'<img alt="figure" src="data:image/png;base64,{data}">'
+
+
+def _fmt_cost(r: RoundResult) -> str:
+    c = r.teacher_cost
+    accepted = sum(r.accepted_per_action.values()) or sum(r.problems_per_skill.values())
+    tokens = c.prompt_tokens + c.completion_tokens
+    if not tokens and not c.requests:
+        return f"no model calls; {c.seconds:.1f} s" + (f"; fell back: {c.fallback}" if c.fallback else "")
+    parts = [f"{tokens:,} tokens ({c.prompt_tokens:,} in, {c.completion_tokens:,} out)", f"{c.requests} requests", f"{c.seconds:.1f} s"]
+    if accepted:
+        parts.append(f"{tokens / accepted:,.0f} tokens and {c.seconds / accepted:.2f} s per accepted problem")
+    if c.fallback:
+        parts.append(f"fell back: {c.fallback}")
+    return "; ".join(parts)
+
+
+# ---------------------------------------------------------------------- sections
+def _summary(rd: RunDir, last: SkillGraphSnapshot, results: list[RoundResult], config: str) -> str:
+    rep = last.report
+    n_acc = sum(sum(r.accepted_per_action.values()) for r in results)
+    n_rej = sum(sum(sum(v.values()) for v in r.rejected_per_action.values()) for r in results)
+    tokens = sum(r.teacher_cost.prompt_tokens + r.teacher_cost.completion_tokens for r in results)
+    secs = sum(r.teacher_cost.seconds for r in results)
+    items = [
+        f"<b>{len(results)}</b> finished rounds; skill graph snapshots up to round <b>{last.round}</b>",
+        f"<b>{len(rep.states)}</b> trainable skills: "
+        f"<b>{len(rep.mastered)}</b> mastered, <b>{len(rep.frontier)}</b> on the frontier, "
+        f"<b>{len(rep.blocked)}</b> blocked, <b>{len(rep.regressions)}</b> regressed",
+        f"<b>{n_acc}</b> problems accepted, <b>{n_rej}</b> rejected; teacher cost {tokens:,} tokens, {secs:.1f} s",
+    ]
+    cfg = f"<details><summary>config.yaml</summary><pre>{_e(config)}</pre></details>" if config else ""
+    lis = "".join(f"<li>{i}</li>" for i in items)
+    return f"<header><h1>teachloop report: {_e(rd.root.name)}</h1><ul>{lis}</ul>{cfg}</header>"
+
+
+def _skill_table(graph: SkillGraph, last: SkillGraphSnapshot) -> str:
+    rep = last.report
+    status_of = rep.status_map()
+    new_skills = set(rep.new_skills)
+    rows = []
+    for sid, level in graph.tree_order():
+        s = graph.skills[sid]
+        st = rep.states.get(sid)
+        if st is not None:
+            status = status_of[sid]
+            detail = ", ".join(rep.blocked[sid]) if sid in rep.blocked else ""
+            mastery = (
+                f'<td class="num">{st.mean:.2f}</td><td class="num">[{st.ci_low:.2f}, {st.ci_high:.2f}]</td>'
+                f'<td class="num">{st.evidence:.1f}</td><td class="num">{st.trend:+.2f}</td>'
+            )
+            status_html = f'<span class="tag" style="background:{STATUS_COLOR[status]}">{status}</span> {_e(detail)}'
+        else:
+            leaves = [x for x in graph.leaves(sid) if x in rep.states]
+            done = sum(rep.states[x].mastered for x in leaves)
+            mastery = '<td colspan="4" class="dim">' + (f"{done}/{len(leaves)} skills mastered" if leaves else "no skills") + "</td>"
+            status_html = ""
+        new = ' <span class="tag" style="background:#2da44e">new</span>' if sid in new_skills else ""
+        origin = "seed" if s.provenance == "seed" else f"discovered in round {s.added_round}"
+        rows.append(
+            f"<tr class='{s.kind}'><td style='padding-left:{6 + 16 * level}px'><code>{_e(sid)}</code>{new}</td><td>{_e(s.name)}</td><td>{s.kind}</td>"
+            f"<td>{_e(s.parent or '')}</td><td>{_e(', '.join(s.prerequisites))}</td>{mastery}"
+            f"<td>{status_html}</td><td>{_e(origin)}</td></tr>"
+        )
+    head = (
+        "<tr><th>id</th><th>name</th><th>kind</th><th>parent</th><th>prerequisites</th><th>mastery</th>"
+        "<th>95 % interval</th><th>evidence</th><th>trend</th><th>status</th><th>origin</th></tr>"
+    )
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _mastery_figure(graph: SkillGraph, snaps: dict[int, SkillGraphSnapshot]) -> Figure:
+    """Small multiples, one panel per skill: 40 lines on one axis cannot be told apart."""
+    ids = graph.trainable_ids()
+    rounds = sorted(snaps)
+    last = snaps[rounds[-1]]
+    threshold = MasteryConfig.model_validate(last.tracker["config"]).threshold
+    status_of = last.report.status_map()
+    ncols = min(5, max(1, len(ids)))
+    nrows = max(1, math.ceil(len(ids) / ncols))
+    fig = Figure(figsize=(3.0 * ncols, 2.1 * nrows + 0.5), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)).ravel()
+    for ax, sid in zip(axes, ids):
+        xs, mean, lo, hi = [], [], [], []
+        for r in rounds:
+            st = snaps[r].report.states.get(sid)
+            if st is not None:
+                xs.append(r)
+                mean.append(st.mean)
+                lo.append(st.ci_low)
+                hi.append(st.ci_high)
+        color = STATUS_COLOR.get(status_of.get(sid, ""), NO_DATA)
+        if xs:
+            ax.fill_between(xs, lo, hi, color=color, alpha=0.18, linewidth=0)
+            ax.plot(xs, mean, color=color, marker="o", markersize=3, linewidth=1.6)
+        st = last.report.states.get(sid)
+        if st is not None:
+            hx = [r for r, v in enumerate(st.history) if v is not None]
+            ax.scatter(hx, [st.history[r] for r in hx], s=12, color="black", zorder=3)
+        ax.axhline(threshold, color="grey", linestyle="--", linewidth=0.8)
+        ax.set_title(sid, fontsize=9, color=color)
+        ax.set_ylim(-0.03, 1.03)
+        ax.grid(alpha=0.3)
+    for ax in axes[len(ids):]:
+        ax.set_visible(False)
+    for ax in axes[: len(ids)]:
+        ax.tick_params(labelsize=7, labelbottom=True)
+        ax.set_xticks(rounds)
+    fig.supxlabel("round", fontsize=9)
+    fig.supylabel("P(success)", fontsize=9)
+    fig.legend(
+        handles=[Patch(color=c, label=k) for k, c in STATUS_COLOR.items()]
+        + [Line2D([], [], color="black", marker="o", linestyle="", markersize=4, label="held-out accuracy")],
+        loc="outside upper center", ncol=6, fontsize=8, frameon=False,
+    )
+    return fig
+
+
+def _heatmap_figure(graph: SkillGraph, last: SkillGraphSnapshot) -> Figure:
+    ids = graph.trainable_ids()
+    hist = [last.report.states[s].history if s in last.report.states else [] for s in ids]
+    n_rounds = max((len(h) for h in hist), default=0) or 1
+    grid = np.full((len(ids), n_rounds), np.nan)
+    for i, h in enumerate(hist):
+        for r, v in enumerate(h):
+            if v is not None:
+                grid[i, r] = v
+    fig = Figure(figsize=(max(4.0, 1.0 + 0.6 * n_rounds + 2.5), max(2.0, 0.32 * len(ids) + 1.0)))
+    ax = fig.subplots()
+    cmap = CMAP.with_extremes(bad="#d0d7de")
+    im = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0, vmax=1, aspect="auto")
+    ax.set_yticks(range(len(ids)), ids, fontsize=8)
+    ax.set_xticks(range(n_rounds), [str(r) for r in range(n_rounds)], fontsize=8)
+    ax.set_xlabel("round")
+    if grid.size <= 800:
+        for (i, r), v in np.ndenumerate(grid):
+            if not np.isnan(v):
+                ax.text(r, i, f"{v:.2f}", ha="center", va="center", fontsize=7, color="black")
+    fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02, label="held-out accuracy")
+    fig.tight_layout()
+    return fig
+
+
+def _layered_positions(graph: SkillGraph, edges: list[tuple[str, str]]) -> dict[str, tuple[float, float]]:
+    """x = prerequisite depth; within a column, skills ordered by the barycentre heuristic (mean
+    height of their neighbours in the previous column, sweeping right, left, right: fewer
+    crossings), starting from topic siblings together. networkx's multipartite_layout scales both
+    axes by one factor, which squeezes the columns flat as soon as one column is tall, hence this
+    small layout of our own."""
+    depth = graph.depth()
+    order = {sid: i for i, sid in enumerate(graph.skills)}
+    preds: dict[str, list[str]] = defaultdict(list)
+    succs: dict[str, list[str]] = defaultdict(list)
+    for u, v in edges:
+        preds[v].append(u)
+        succs[u].append(v)
+    columns: dict[int, list[str]] = defaultdict(list)
+    for sid in sorted(depth, key=lambda s: (order.get(graph.skills[s].parent or "", -1), order[s])):
+        columns[depth[sid]].append(sid)
+    y: dict[str, float] = {}
+
+    def place(col: list[str]) -> None:
+        for i, sid in enumerate(col):
+            y[sid] = (len(col) - 1) / 2 - i
+
+    for col in columns.values():
+        place(col)
+    ks = sorted(columns)
+    for sweep, nbrs in ((ks[1:], preds), (ks[-2::-1], succs), (ks[1:], preds)):
+        for k in sweep:
+            col = columns[k]
+            col.sort(key=lambda s: -(sum(y[n] for n in nbrs[s]) / len(nbrs[s])) if nbrs[s] else -y[s])
+            place(col)
+    return {sid: (float(depth[sid]), y[sid]) for sid in depth}
+
+
+def _graph_figure(graph: SkillGraph, last: SkillGraphSnapshot) -> Figure:
+    """The trainable skills in prerequisite layers, boxes filled by mastery and outlined by status,
+    arrows along the transitive reduction of the requirements (an arrow implied by a longer path
+    is left out; a topic prerequisite shows as arrows from its skills)."""
+    rep = last.report
+    deps = graph.deps
+    edges = list(nx.transitive_reduction(deps).edges) if deps.number_of_edges() else []
+    pos = _layered_positions(graph, edges)
+    layers = int(max((x for x, _ in pos.values()), default=0)) + 1
+    tallest = max((sum(1 for x, _ in pos.values() if x == k) for k in range(layers)), default=1)
+    fig = Figure(figsize=(max(6.0, 2.5 * layers + 1.5), max(2.5, 0.5 * tallest + 1.2)), layout="constrained")
+    ax = fig.subplots()
+    ax.set_axis_off()
+    if not pos:
+        ax.text(0.5, 0.5, "no trainable skills", ha="center")
+        return fig
+    ax.set_xlim(-0.6, layers - 0.4)
+    ax.set_ylim(-tallest / 2 - 0.2, tallest / 2 + 0.2)
+    norm = Normalize(0, 1)
+    status_of = rep.status_map()
+    new_skills = set(rep.new_skills)
+    boxes = {}
+    for sid, (x, y) in pos.items():
+        st = rep.states.get(sid)
+        mean = st.mean if st is not None else 0.0
+        status = status_of.get(sid, "")
+        label = sid + (" (new)" if sid in new_skills else "") + (f"\n{mean:.2f}" if st is not None else "")
+        boxes[sid] = ax.text(
+            x, y, label, ha="center", va="center", fontsize=8, zorder=3,
+            bbox=dict(
+                boxstyle="round,pad=0.35", fc=CMAP(norm(mean)) if st is not None else NO_DATA, ec=STATUS_COLOR.get(status, NO_DATA),
+                lw=2.6 if status in ("frontier", "regressed") else 1.4,
+                ls="--" if status == "blocked" else "-",
+            ),
+        )
+    for u, v in edges:
+        ax.annotate(
+            "", xy=(0, 0.5), xycoords=boxes[v], xytext=(1, 0.5), textcoords=boxes[u], zorder=2,
+            arrowprops=dict(arrowstyle="-|>", color="#57606a", lw=0.9, shrinkA=2, shrinkB=2, connectionstyle="arc3,rad=0.05"),
+        )
+    fig.colorbar(
+        ScalarMappable(norm=norm, cmap=CMAP),
+        ax=ax, fraction=0.025, pad=0.01, label="posterior mean of success",
+    )
+    fig.legend(
+        handles=[Patch(fc="white", ec=c, lw=2, ls="--" if k == "blocked" else "-", label=k) for k, c in STATUS_COLOR.items()],
+        loc="outside lower center", fontsize=8, frameon=False, ncol=5,
+    )
+    return fig
+
+
+def _teacher(results: list[RoundResult]) -> str:
+    if not results:
+        return '<p class="dim">No finished rounds yet.</p>'
+    actions = sorted({a for r in results for a in r.accepted_per_action} | {a for r in results for a in r.rejected_per_action})
+    fig_html = _img(_actions_figure(results, actions)) if actions else ""
+    rows = []
+    for r in results:
+        plan = "<br>".join(
+            f"<code>{_e(i.skill_id)}</code> {_e(i.action)} ×{i.budget}" + (f" <span class='dim'>{_e(_clip(i.rationale, 120))}</span>" if i.rationale else "")
+            for i in r.plan.items
+        ) or '<span class="dim">none</span>'
+        acc = ", ".join(f"{_e(a)} {n}" for a, n in sorted(r.accepted_per_action.items())) or "0"
+        rej = "<br>".join(
+            f"{_e(a)}: " + ", ".join(f"{_e(k)} {n}" for k, n in sorted(v.items())) for a, v in sorted(r.rejected_per_action.items())
+        ) or "0"
+        wall = ", ".join(f"{_e(k)} {v:.1f} s" for k, v in r.wall_time.items())
+        before = _mean_acc(r.eval_before)
+        after = _mean_acc(r.eval_after)
+        evals = f"{before} → {after}"
+        new = ", ".join(f"<code>{_e(s)}</code>" for s in r.new_skills)
+        rows.append(
+            f"<tr><td class='num'>{r.round}</td><td>{_e(r.plan.policy)}<br>{plan}</td><td>{acc}</td><td>{rej}</td>"
+            f"<td>{_e(_fmt_cost(r))}</td><td>{wall}</td><td>{evals}</td><td>{new}</td></tr>"
+        )
+    head = (
+        "<tr><th>round</th><th>plan (policy; skill, action × budget)</th><th>accepted per action</th>"
+        "<th>rejected per action and reason</th><th>teacher cost</th><th>wall time</th>"
+        "<th>held-out accuracy before → after</th><th>new skills</th></tr>"
+    )
+    return fig_html + f"<table>{head}{''.join(rows)}</table>"
+
+
+def _mean_acc(evals: list) -> str:
+    held = [e for e in evals if e.split == "heldout" and e.n]
+    if not held:
+        return "–"
+    return f"{sum(e.correct for e in held) / sum(e.n for e in held):.2f}"
+
+
+def _actions_figure(results: list[RoundResult], actions: list[str]) -> Figure:
+    fig = Figure(figsize=(max(5.0, 0.7 * len(results) + 3), 2.8))
+    ax = fig.subplots()
+    xs = np.array([r.round for r in results], dtype=float)
+    bottom = np.zeros(len(results))
+    palette = colormaps["tab10"]
+    for i, a in enumerate(actions):
+        vals = np.array([r.accepted_per_action.get(a, 0) for r in results], dtype=float)
+        ax.bar(xs - 0.2, vals, 0.4, bottom=bottom, color=palette(i), label=f"{a} accepted")
+        bottom += vals
+    rej = np.array([sum(sum(v.values()) for v in r.rejected_per_action.values()) for r in results], dtype=float)
+    ax.bar(xs + 0.2, rej, 0.4, color="#d0d7de", hatch="//", edgecolor="#8c959f", label="rejected (all actions)")
+    ax.set_xticks(xs, [str(int(x)) for x in xs])
+    ax.set_xlabel("round")
+    ax.set_ylabel("problems")
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def _samples(problems: list[Problem], rejected: list[dict]) -> str:
+    by_round: dict[int, dict[str, list[Problem]]] = defaultdict(lambda: defaultdict(list))
+    for p in problems:
+        by_round[p.round][p.action or p.provenance].append(p)
+    rej_round: dict[int, list[dict]] = defaultdict(list)
+    for r in rejected:
+        rej_round[int(r.get("round", 0))].append(r)
+    rounds = sorted(set(by_round) | set(rej_round))
+    if not rounds:
+        return '<p class="dim">No problems recorded.</p>'
+    out = []
+    for rnd in rounds:
+        acc_rows = []
+        for action, ps in sorted(by_round[rnd].items()):
+            for p in _spread(ps, SAMPLES_PER_ACTION):
+                origin = f"{p.provenance}" + (f" of <code>{_e(p.parent_id)}</code>" if p.parent_id else "") + (
+                    f" by {_e(p.teacher)}" if p.teacher else ""
+                )
+                acc_rows.append(
+                    f"<tr><td>{_e(action)}</td><td><code>{_e(p.skill_id)}</code> L{p.difficulty}</td>"
+                    f"<td><pre>{_e(_clip(p.prompt))}</pre></td><td><code>{_e(_clip(p.answer, 80))}</code></td><td>{origin}</td></tr>"
+                )
+        rej_rows = []
+        for r in rej_round[rnd][:REJECTS_PER_ROUND]:
+            draft = r.get("draft") or {}
+            text = draft.get("prompt") or draft.get("question") or str(draft)
+            answer = draft.get("answer", "")
+            rej_rows.append(
+                f"<tr><td>{_e(r.get('action', ''))}</td><td><code>{_e(r.get('skill_id', ''))}</code></td>"
+                f"<td><pre>{_e(_clip(str(text)))}</pre></td><td><code>{_e(_clip(str(answer), 80))}</code></td>"
+                f"<td><span class='tag' style='background:#cf222e'>{_e(r.get('reason', ''))}</span> {_e(_clip(str(r.get('detail', '')), 200))}</td></tr>"
+            )
+        n_acc = sum(len(v) for v in by_round[rnd].values())
+        block = [f"<h3>Round {rnd}: {n_acc} accepted, {len(rej_round[rnd])} rejected</h3>"]
+        if acc_rows:
+            block.append(
+                "<table><tr><th>action</th><th>skill</th><th>accepted problem</th><th>answer</th><th>origin</th></tr>"
+                + "".join(acc_rows) + "</table>"
+            )
+        if rej_rows:
+            block.append(
+                "<table><tr><th>action</th><th>skill</th><th>rejected draft</th><th>answer</th><th>reason</th></tr>"
+                + "".join(rej_rows) + "</table>"
+            )
+        out.append("".join(block))
+    return "".join(out)
+
+
+def _spread(problems: list[Problem], n: int) -> list[Problem]:
+    """Up to n problems, one skill after another (round robin), so a sample shows several skills."""
+    by_skill: dict[str, list[Problem]] = defaultdict(list)
+    for p in problems:
+        by_skill[p.skill_id].append(p)
+    out: list[Problem] = []
+    for i in range(n):
+        for ps in by_skill.values():
+            if i < len(ps) and len(out) < n:
+                out.append(ps[i])
+    return out
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:24px auto;max-width:1320px;color:#1f2328;padding:0 16px}
+h1{font-size:1.6em;margin-bottom:.3em} h2{border-bottom:1px solid #d0d7de;padding-bottom:.2em;margin-top:1.6em}
+h3{font-size:1.05em;margin:1.2em 0 .4em}
+table{border-collapse:collapse;font-size:13px;margin:.5em 0;width:100%}
+th,td{border:1px solid #d0d7de;padding:3px 6px;vertical-align:top;text-align:left}
+th{background:#f6f8fa} td.num{text-align:right;font-variant-numeric:tabular-nums}
+tr.domain td{background:#eef1f4;font-weight:600} tr.topic td{background:#f6f8fa}
+pre{margin:0;white-space:pre-wrap;font-size:12px} code{font-size:12px}
+img{max-width:100%;height:auto;display:block;margin:.4em 0}
+.tag{color:#fff;border-radius:8px;padding:0 7px;font-size:11px;white-space:nowrap}
+.dim,.note{color:#656d76} .note{font-size:13px;margin:.2em 0 .6em}
+details{margin:.5em 0} summary{cursor:pointer;color:#0969da}
+"""
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>{css}</style></head>
+<body>
+{body}
+</body></html>
+"""

@@ -1,0 +1,42 @@
+"""Build the teacher model a `--teacher` string names, and list the backends."""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+from agents.backends import EXAMPLES, parse_teacher_spec
+from agents.chat import HFChat, OpenAIChat, VLLMChat
+from agents.llm_teacher import LLMTeacher
+from agents.teacher_models import FallbackTeacher, ProceduralTeacher, TeacherModel
+
+
+def make_teacher(settings: Any, env: Any) -> TeacherModel:
+    spec = parse_teacher_spec(settings.model)
+    if spec.kind == "procedural":
+        return ProceduralTeacher(env)
+    common = dict(temperature=settings.temperature, max_tokens=settings.max_tokens)
+    if spec.kind == "openai":
+        backend = OpenAIChat(None, spec.target, api_key_env=settings.api_key_env, require_key=True,
+                             timeout_s=settings.timeout_s, retries=settings.request_retries, **common)
+    elif spec.kind == "http":
+        backend = OpenAIChat(spec.target, spec.model, api_key_env=settings.api_key_env,
+                             timeout_s=settings.timeout_s, retries=settings.request_retries, **common)
+    elif spec.kind == "vllm":
+        backend = VLLMChat(spec.target, **common)
+    else:
+        backend = HFChat(spec.target, **common)
+    teacher: TeacherModel = LLMTeacher(backend, name=str(spec), concurrency=settings.concurrency)
+    if settings.fallback == "procedural":
+        teacher = FallbackTeacher(teacher, ProceduralTeacher(env))
+    return teacher
+
+
+def backend_status() -> list[tuple[str, str, str]]:
+    """(backend, status, example) for `teachloop teachers`."""
+    rows = [("procedural", "built in", EXAMPLES["procedural"])]
+    rows.append(("openai", "installed" if importlib.util.find_spec("openai") else "missing: pip install openai", EXAMPLES["openai"]))
+    rows.append(("http", "installed (openai SDK)" if importlib.util.find_spec("openai") else "missing: pip install openai", EXAMPLES["http"]))
+    rows.append(("vllm", "installed" if importlib.util.find_spec("vllm") else "not installed (GPU: pip install 'teachloop[vllm]')", EXAMPLES["vllm"]))
+    rows.append(("hf", "installed" if importlib.util.find_spec("transformers") else "missing", EXAMPLES["hf"]))
+    return rows

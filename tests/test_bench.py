@@ -1,0 +1,144 @@
+"""`teachloop bench` end to end on a tiny student, its statistics, and the tiny student's SFT warm start."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from environments.arithmetic import ArithmeticEnv
+from skills.records import Problem
+from teachloop.bench import (
+    BenchConfig,
+    CurvePoint,
+    BenchResult,
+    RunResult,
+    mean_ci,
+    rollouts_to_reach,
+    summarize,
+    t_critical,
+)
+from training.sft import SFTSettings
+from training.student import load_student
+from training.tiny_bench import TinyStudentSettings, TinyView, sft_examples, warm_tiny_student
+
+
+def test_bench_runs_end_to_end_from_the_cli(tmp_path: Path) -> None:
+    from teachloop.cli import app
+
+    out = tmp_path / "results"
+    res = CliRunner().invoke(
+        app,
+        [
+            "bench", "--env", "arithmetic", "--strategies", "random,teacher", "--seeds", "2", "--budget", "64",
+            "--student", "tiny-raw:3", "--skills", "add.1digit,add.2digit,sub.1digit", "--steps-per-round", "2",
+            "--eval-every", "1", "--prompts-per-step", "4", "--num-generations", "4", "--heldout", "24",
+            "--ood", "8", "--curve", "8", "--out", str(out), "--name", "t",
+        ],
+    )
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    data = json.loads((out / "t.json").read_text())
+    runs = data["runs"]
+    assert sorted((r["strategy"], r["seed"]) for r in runs) == [("random", 0), ("random", 1), ("teacher", 0), ("teacher", 1)]
+    for r in runs:
+        assert r["rollouts"] == 64  # the same budget for every strategy: 4 steps × 4 prompts × 4 completions
+        assert [p["rollouts"] for p in r["curve"]] == [32, 64]  # a curve point every round (2 steps)
+        assert set(r["heldout"]) == {"add.1digit", "add.2digit", "sub.1digit"}
+        assert set(r["ood"]) == {"add.1digit", "add.2digit", "sub.1digit"}
+    teacher = [r for r in runs if r["strategy"] == "teacher"]
+    assert all(r["diagnostic_generations"] > 0 and r["wall"]["diagnostic_eval"] > 0 for r in teacher)
+    md = (out / "t.md").read_text()
+    assert "| random |" in md and "| teacher |" in md and "rollouts to random's final" in md
+    assert data["meta"]["machine"]["cpus"] and data["meta"]["versions"]["trl"]
+    assert (out / "t.png").stat().st_size > 1000
+
+
+def test_bench_rejects_unknown_strategies(tmp_path: Path) -> None:
+    from teachloop.cli import app
+
+    res = CliRunner().invoke(app, ["bench", "--strategies", "random,bogus", "--out", str(tmp_path)])
+    assert res.exit_code != 0 and "bogus" in res.output
+
+
+def test_equal_budgets_split_into_rounds() -> None:
+    cfg = BenchConfig(budget=64 * 50, steps_per_round=16)
+    assert cfg.total_steps == 50 and cfg.round_steps() == [16, 16, 16, 2]
+    assert cfg.strategy_names() == ["random", "easy-to-hard", "threshold", "sec", "dump", "variance", "teacher"]
+    two = BenchConfig(strategies=["random", "teacher"], teachers=["procedural", "openai:gpt-x"])
+    assert two.strategy_names() == ["random", "teacher[procedural]", "teacher[openai:gpt-x]"]
+
+
+def test_statistics() -> None:
+    assert t_critical(3) == pytest.approx(3.182)
+    m, h = mean_ci([0.1, 0.2, 0.3, 0.4])
+    assert m == pytest.approx(0.25) and h == pytest.approx(3.182 * 0.1290994 / 2, rel=1e-4)
+    assert math.isnan(mean_ci([0.5])[1])
+    curve = [(0, 0.1), (100, 0.3), (200, 0.5)]
+    assert rollouts_to_reach(curve, 0.4) == pytest.approx(150)
+    assert rollouts_to_reach(curve, 0.1) == 0
+    assert rollouts_to_reach(curve, 0.6) is None
+
+
+def test_summary_pairs_seeds_against_random() -> None:
+    cfg = BenchConfig(strategies=["random", "sec"], seeds=2, skills=["add.2digit"], targeted=["add.2digit"], budget=640)
+
+    def run(name: str, seed: int, final: float, curve: list[tuple[int, float]]) -> RunResult:
+        return RunResult(
+            strategy=name, seed=seed, heldout={"add.2digit": final}, ood={"add.2digit": final / 2},
+            curve=[CurvePoint(rollouts=x, steps=x // 64, accuracy={"add.2digit": y}) for x, y in curve],
+        )
+
+    runs = [
+        run("random", 0, 0.40, [(320, 0.3), (640, 0.4)]),
+        run("random", 1, 0.50, [(320, 0.4), (640, 0.5)]),
+        run("sec", 0, 0.50, [(320, 0.45), (640, 0.5)]),
+        run("sec", 1, 0.70, [(320, 0.5), (640, 0.7)]),
+    ]
+    res = BenchResult(config=cfg, start={"heldout": {"add.2digit": 0.2}, "ood": {"add.2digit": 0.1}},
+                      start_curve={"add.2digit": 0.2}, runs=runs)
+    sm = summarize(res)
+    sec = sm["strategies"]["sec"]
+    assert sec["delta_heldout"][0] == pytest.approx(0.15)  # mean of the paired differences 0.1 and 0.2
+    assert sm["strategies"]["random"]["gain"][0] == pytest.approx(0.25)
+    # seed 0: random reaches 0.4 at 640, sec at 320 * (0.4 - 0.2) / (0.45 - 0.2) = 256 -> 0.4;
+    # seed 1: random 0.5 at 640, sec at 320 -> 0.5.
+    assert sec["reach_ratio"][0] == pytest.approx(0.45)
+    assert sec["reached"] == [2, 2]
+
+
+# ------------------------------------------------------------------------------------------ tiny student
+
+
+def test_tiny_view_reverses_numbers_and_scores_with_the_environment() -> None:
+    env = ArithmeticEnv()
+    p = Problem(skill_id="add.2digit", difficulty=2, prompt="What is 36 + 8 + 58?", answer="102",
+                spec={"op": "expr", "expr": "36 + 8 + 58"}, env="arithmetic")
+    view = TinyView()
+    shown = view.to_student(p)
+    assert shown.prompt == "63+8+85=" and shown.answer == "102" and shown.id != p.id
+    assert view.target("102") == "201" and view.target("-15") == "51-"
+    reward = view.reward(env.reward)
+    assert reward(shown, " 201") == 1.0 and reward(shown, "102") == 0.0
+    neg = p.model_copy(update={"spec": {"op": "expr", "expr": "3 - 18"}, "answer": "-15"})
+    assert reward(view.to_student(neg), "51-") == 1.0
+
+
+def test_tiny_warm_start_is_trained_once_and_cached(tmp_path: Path) -> None:
+    env = ArithmeticEnv()
+    settings = TinyStudentSettings(
+        hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, skills=["add.1digit"], examples=64,
+        sft=SFTSettings(steps=3, batch_size=8, warmup_steps=0),
+    )
+    examples = sft_examples(env, settings)
+    assert len(examples) >= 60 and all(p.prompt.endswith("=") for p, _ in examples)
+    eval_keys = env.eval_keys()
+    assert not any(env.spec_key(p.spec) in eval_keys for p, _ in examples)
+    path, meta = warm_tiny_student(env, settings, tmp_path)
+    assert meta["stats"]["steps"] == 3 and (path / "sft.json").is_file()
+    again, meta2 = warm_tiny_student(env, settings, tmp_path)
+    assert again == path and meta2 == meta  # cached: not trained again
+    student = load_student(str(path))
+    assert student.num_parameters == meta["parameters"]

@@ -1,0 +1,159 @@
+"""Closed-loop episodes end to end, as a user runs them: real `teachloop` processes, a tiny
+random-initialised student, the procedural teacher — and kill -9 in the middle of it all."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from environments import get_environment
+from skills.records import Problem, RoundResult
+from skills.snapshot import SkillGraphSnapshot
+from tests.fault_server import FaultServer
+
+CLI = [sys.executable, "-m", "teachloop.cli"]
+ENV = os.environ | {"COLUMNS": "160", "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def cli(*args: str, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=ENV | (env or {}), timeout=timeout)
+
+
+def jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def check_run(run: Path, rounds: int) -> None:
+    """The invariants a finished run keeps, however often it was killed and resumed."""
+    results = [RoundResult.model_validate(r) for r in jsonl(run / "rounds.jsonl")]
+    assert [r.round for r in results] == list(range(1, rounds + 1))
+    env = get_environment("arithmetic")
+    problems = [Problem.model_validate(p) for p in jsonl(run / "problems.jsonl")]
+    for r in range(1, rounds + 1):
+        ids = [p.id for p in problems if p.round == r]
+        assert ids, f"round {r} has no problems"
+        assert len(ids) == len(set(ids)), f"round {r} has a problem twice"
+    for f in ("attempts.jsonl", "rejected.jsonl"):
+        for row in jsonl(run / f):  # every line parses
+            assert 0 <= row["round"] <= rounds
+    for r in range(0, rounds + 1):
+        snap = SkillGraphSnapshot.load(run / "skill_graph" / f"round_{r}.json")
+        assert snap.round == r and snap.graph().trainable()
+    for sk in {s.id for s in SkillGraphSnapshot.load(run / "skill_graph" / f"round_{rounds}.json").graph().trainable()} & {p.skill_id for p in problems}:
+        for p in [p for p in problems if p.skill_id == sk][:5]:
+            if p.skill_id in {s.id for s in env.skill_graph()}:
+                assert env.verify(p).accepted
+
+
+def test_two_round_episode_end_to_end(tmp_path):
+    run = tmp_path / "run"
+    p = cli("run", "--env", "arithmetic", "--teacher", "procedural", "--student", "tiny", "--rounds", "2", "--profile", "smoke", "--run-dir", str(run))
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "Round 1" in p.stdout and "Round 2" in p.stdout and "held-out before → after" in p.stdout
+    check_run(run, 2)
+    results = [RoundResult.model_validate(r) for r in jsonl(run / "rounds.jsonl")]
+    for r in results:
+        assert {e.split for e in r.eval_after} == {"heldout", "ood"}
+        assert set(r.wall_time) >= {"evaluate", "teach", "train"}
+        assert sum(r.problems_per_skill.values()) >= 8  # the smoke budget (+ a discovered sub-skill's), all verified
+        assert r.train_stats["steps"] == 2
+    assert (run / "student" / "config.json").exists()
+    # Training attempts carry the rollout statistics the next round plans with.
+    train = [a for a in jsonl(run / "attempts.jsonl") if a["phase"] == "train"]
+    assert train and all(len(a["rewards"]) % 8 == 0 and "mean_abs_advantage" in a for a in train)
+    # Resuming a finished run says so and exits 0; a changed config is refused, naming the field.
+    p = cli("resume", str(run))
+    assert p.returncode == 0 and "already finished" in p.stdout
+    p = cli("resume", str(run), "--rounds", "3")
+    assert p.returncode == 2 and "rounds" in p.stderr and "--force" in p.stderr
+    # Starting a new run over it is refused (it would mix two runs).
+    p = cli("run", "--student", "tiny", "--profile", "smoke", "--run-dir", str(run))
+    assert p.returncode == 2 and "resume" in p.stderr
+
+
+def test_kill_9_at_random_points_then_resume(tmp_path):
+    """A run killed at random moments loses nothing committed; resume finishes it exactly."""
+    run = tmp_path / "run"
+    rounds = 3
+    rng = random.Random(1234)
+    kills = 0
+    args = ["run", "--student", "tiny", "--rounds", str(rounds), "--profile", "smoke", "--run-dir", str(run)]
+    for attempt in range(6):
+        cmd = [*CLI, *(args if attempt == 0 else ["resume", str(run)])]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=ENV)
+        delay = rng.uniform(3.0, 14.0)
+        try:
+            proc.wait(timeout=delay)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            kills += 1
+            continue
+        assert proc.returncode == 0, proc.stderr.read()[-3000:]
+        break
+    p = cli("resume", str(run))  # finishes whatever is left, or says it is done
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert kills >= 2, "the run finished before it could be killed; raise the delays"
+    check_run(run, rounds)
+
+
+def test_planted_api_key_never_written(tmp_path):
+    """An LLM teacher over a loopback OpenAI-compatible server: the key goes to the server in
+    the request header, and nowhere else: not the run dir, not the output."""
+    key = "sk-planted-7f3a9c1e55d0"
+    env = get_environment("arithmetic")
+    drafts = []
+    for level in (1, 2):
+        for p in env.generate("add.1digit", level, 4, random.Random(level)):
+            drafts.append({"spec": p.spec, "answer": p.answer, "prompt": None})
+    reply = json.dumps({"problems": drafts})
+    run = tmp_path / "run"
+    with FaultServer("ok", reply=reply) as srv:
+        p = cli("run", "--student", "tiny", "--rounds", "1", "--profile", "smoke", "--run-dir", str(run),
+                "--teacher", f"{srv.url}#fault-model", env={"OPENAI_API_KEY": key})
+        assert srv.auth_headers and all(h == f"Bearer {key}" for h in srv.auth_headers)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert key not in p.stdout + p.stderr
+    for f in run.rglob("*"):
+        if f.is_file():
+            assert key.encode() not in f.read_bytes(), f
+    r = RoundResult.model_validate(jsonl(run / "rounds.jsonl")[0])
+    assert r.teacher_cost.requests >= 1 and r.teacher_cost.prompt_tokens >= 10
+
+
+def test_unreachable_teacher_fails_cleanly_or_falls_back(tmp_path):
+    run = tmp_path / "run"
+    p = cli("run", "--student", "tiny", "--rounds", "1", "--profile", "smoke", "--run-dir", str(run),
+            "--teacher", "http://127.0.0.1:9/v1#m")
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    assert "resume" in p.stderr and len([ln for ln in p.stderr.splitlines() if ln.strip()]) == 1
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("teacher:\n  model: http://127.0.0.1:9/v1#m\n  fallback: procedural\n  request_retries: 0\n")
+    run2 = tmp_path / "run2"
+    p = cli("run", "--student", "tiny", "--rounds", "1", "--profile", "smoke", "--run-dir", str(run2), "--config", str(cfg))
+    assert p.returncode == 0, p.stderr[-3000:]
+    r = RoundResult.model_validate(jsonl(run2 / "rounds.jsonl")[0])
+    assert r.teacher_cost.fallback and "procedural" in r.teacher_cost.fallback
+
+
+@pytest.mark.slow
+def test_one_round_with_the_real_smollm2_student(tmp_path):
+    """The embedded default student (SmolLM2-135M-Instruct from the PyPI wheel) for one short round."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("eval:\n  heldout_per_skill: 3\n  ood_per_skill: 1\ngrpo:\n  steps: 1\n")
+    run = tmp_path / "run"
+    p = cli("run", "--student", "smollm2", "--rounds", "1", "--profile", "smoke", "--config", str(cfg), "--run-dir", str(run), timeout=1200)
+    assert p.returncode == 0, p.stderr[-3000:]
+    check_run(run, 1)
+    r = RoundResult.model_validate(jsonl(run / "rounds.jsonl")[0])
+    assert r.train_stats["steps"] == 1 and r.train_stats["eval_tokens_per_s"] > 0
+    # SmolLM2 answers some 1-digit sums: a greedy held-out accuracy of exactly 0 everywhere means a broken prompt.
+    assert any(e.correct > 0 for e in r.eval_before if e.split == "heldout")
