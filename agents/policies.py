@@ -2,7 +2,15 @@
 
 Three levels of structure, as in DataEnvGym: `open-ended` sees raw failures, `skill-list` sees
 per-skill accuracy, `skill-tree` sees the graph (frontier, prerequisites) and balances exploit
-(frontier skills, weakest first) against explore (escalating mastered skills). The action for a
+(skills in the student's zone of proximal development) against explore (escalating mastered
+skills).
+
+Exploit in `skill-tree` scores every unmastered skill by readiness × learnability: readiness is how
+far its least-mastered requirement has come towards `ready_mastery` (1 on the frontier), and
+learnability is 4·m·(1−m) of its own mastery m, the shape of GRPO's signal (a group whose rollouts
+all fail or all pass has zero advantage, so no gradient). Budgets follow the scores. A strict
+frontier alone starves a student whose first skill sits below the mastery threshold: measured on
+the tiny-student bench, it spent every rollout on `add.1digit` while `random` gained more. The action for a
 target skill comes from the rollout pass rates of the problems it was taught (CLPO): hard ones
 are simplified, medium ones diversified, solved ones escalated; a skill never taught gets new ones.
 """
@@ -28,6 +36,14 @@ class PlanConfig(Record):
     hard_pass_rate: float = Field(default=0.3, description="Rollout pass rate at or below which a problem is simplified.")
     solved_pass_rate: float = Field(default=0.7, description="Rollout pass rate above which a problem is escalated.")
     explore_share: float = Field(default=0.25, ge=0, le=1, description="Share of target slots for exploration (skill-tree).")
+    ready_mastery: float = Field(
+        default=0.5, gt=0, le=1,
+        description="skill-tree: requirement mastery at which a blocked skill counts as fully ready; below it, readiness falls linearly.",
+    )
+    min_score: float = Field(
+        default=0.05, ge=0, le=1,
+        description="skill-tree: readiness × learnability below which a skill is not taught (unless nothing scores higher).",
+    )
     discover_after_rounds: int = Field(default=1, ge=0, description="Rounds a skill must stay weak before a sub-skill is sought.")
     discover_min_failures: int = Field(default=3, ge=1, description="Failure exemplars needed to look for a cluster.")
     max_discoveries_per_round: int = Field(default=1, ge=0, description="Sub-skills proposed per round at most.")
@@ -92,18 +108,24 @@ def make_plan(
         return st.mean if st is not None else 0.5
 
     targets: list[tuple[str, str]] = []  # (skill_id, rationale)
+    weights: dict[str, float] = {}  # skill-tree: budget weight per target (default: equal)
     if policy == "skill-tree":
-        frontier = sorted((s for s in report.frontier if s in trainable), key=mean)
         n_explore = round_half(cfg.skills_per_round * cfg.explore_share) if report.mastered else 0
-        exploit = frontier[: cfg.skills_per_round - n_explore]
-        if len(exploit) < cfg.skills_per_round - n_explore:  # no frontier left: the weakest unblocked ones
-            rest = [s for s in report.weak if s in trainable and s not in exploit and s not in report.blocked]
-            exploit += rest[: cfg.skills_per_round - n_explore - len(exploit)]
-        targets += [(s, f"frontier skill, mastery {mean(s):.2f}") for s in exploit]
+        scores = zpd_scores(report, trainable, cfg)
+        ranked = sorted(scores, key=lambda s: -scores[s])  # stable: prerequisite order on ties
+        exploit = [s for s in ranked if scores[s] >= cfg.min_score][: cfg.skills_per_round - n_explore] or ranked[:1]
+        for s in exploit:
+            where = "frontier" if s in report.frontier else f"nearly ready ({', '.join(report.blocked.get(s, []))} not mastered)"
+            targets.append((s, f"{where}, mastery {mean(s):.2f}, score {scores[s]:.2f}"))
+            weights[s] = scores[s]
         # Explore: push mastered skills that unlock frontier skills one level up (Socratic-Zero).
         mastered = sorted((s for s in report.mastered if s in trainable), key=mean, reverse=True)
-        for s in mastered[:n_explore]:
+        explore = mastered[:n_explore]
+        for s in explore:
             targets.append((s, f"mastered ({mean(s):.2f}); escalate"))
+        if explore and exploit:  # an explore slot weighs as much as an average exploit slot
+            avg = sum(weights.values()) / len(weights)
+            weights.update(dict.fromkeys(explore, avg))
     elif policy == "skill-list":
         weakest = sorted((s for s in trainable), key=mean)
         targets = [(s, f"weak skill, accuracy {mean(s):.2f}") for s in weakest[: cfg.skills_per_round]]
@@ -116,7 +138,13 @@ def make_plan(
         raise ValueError(f"unknown plan policy '{policy}' (choose from: {', '.join(POLICIES)})")
 
     items: list[PlanItem] = []
-    for (sid, why), budget in zip(targets, _split(cfg.problems_per_round, max(1, len(targets)))):
+    budgets = (
+        _split_by_weight(cfg.problems_per_round, [weights[s] for s, _ in targets]) if weights and len(weights) == len(targets)
+        else _split(cfg.problems_per_round, max(1, len(targets)))
+    )
+    for (sid, why), budget in zip(targets, budgets):
+        if budget <= 0:
+            continue
         skill = trainable[sid]
         level = teaching_level(skill, mean(sid))
         if sid in report.mastered and not by_skill.get(sid):
@@ -135,6 +163,37 @@ def make_plan(
                 items.append(PlanItem(skill_id=sid, action="discover", budget=0, rationale="failures may cluster"))
                 found += 1
     return TeachingPlan(items=items, policy=policy)
+
+
+def zpd_scores(report: WeaknessReport, trainable: dict[str, Skill], cfg: PlanConfig) -> dict[str, float]:
+    """readiness × learnability of every unmastered trainable skill, in prerequisite order.
+
+    readiness: 1 on the frontier; for a blocked skill, the mastery of its least-mastered unmastered
+    requirement over `ready_mastery` (capped at 1). learnability: 4·m·(1−m), m its own mastery."""
+    out: dict[str, float] = {}
+    for sid in trainable:
+        st = report.states.get(sid)
+        if st is None or sid in report.mastered:
+            continue
+        ready = 1.0
+        for req in report.blocked.get(sid, ()):
+            rs = report.states.get(req)
+            ready = min(ready, min(1.0, (rs.mean if rs else 0.0) / cfg.ready_mastery))
+        out[sid] = ready * 4.0 * st.mean * (1.0 - st.mean)
+    return out
+
+
+def _split_by_weight(total: int, weights: list[float]) -> list[int]:
+    """`total` split in proportion to `weights` (largest remainders), at least 1 each while it lasts."""
+    n = len(weights)
+    if total <= n or sum(weights) <= 0:
+        return _split(total, n)
+    w = [max(x, 0.0) for x in weights]
+    raw = [1 + (total - n) * x / sum(w) for x in w]
+    out = [int(x) for x in raw]
+    for i in sorted(range(n), key=lambda i: raw[i] - out[i], reverse=True)[: total - sum(out)]:
+        out[i] += 1
+    return out
 
 
 def round_half(x: float) -> int:

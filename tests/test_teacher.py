@@ -50,6 +50,26 @@ def test_skill_tree_plan_targets_frontier_and_escalates_mastered(world):
     assert sum(i.budget for i in plan.items) == 12
 
 
+def test_skill_tree_plan_does_not_starve_behind_an_unmastered_root():
+    """A student at 30 % on the root skill: the strict frontier is that one skill, but skills whose
+    requirement is half-way there get a weighted share; skills at 2 % get a token share at most."""
+    env = get_environment("arithmetic")
+    graph = SkillGraph(env.skill_graph())
+    tracker = MasteryTracker()
+    correct = {"add.1digit": 12, "sub.1digit": 16, "mul.1digit": 14}
+    tracker.record_eval(0, [SkillEval(skill_id=s.id, split="heldout", n=40, correct=correct.get(s.id, 1)) for s in graph.trainable()])
+    report = build_weakness_report(graph, tracker, round=0)
+    assert report.frontier == ["add.1digit"] and "sub.1digit" in report.blocked
+    plan = make_plan("skill-tree", report, graph, [], PlanConfig(problems_per_round=20, skills_per_round=4), round=1)
+    budget = {}
+    for i in plan.items:
+        budget[i.skill_id] = budget.get(i.skill_id, 0) + i.budget
+    assert sum(budget.values()) == 20
+    assert {"add.1digit", "sub.1digit", "mul.1digit"} <= set(budget)
+    assert budget["add.1digit"] == max(budget.values())  # the frontier skill weighs most
+    assert all(b <= 2 for sid, b in budget.items() if sid not in correct), budget  # 2 % skills: a token share at most
+
+
 @pytest.mark.parametrize("action", ["create", "simplify", "diversify", "escalate"])
 def test_each_action_yields_verified_problems(world, action):
     env, graph, _ = world
