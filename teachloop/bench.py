@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from skills.records import Attempt, Problem, Record, SkillEval
 from training.grpo import GRPOSettings
@@ -106,6 +106,27 @@ class BenchConfig(Record):
     jobs: int = Field(default=1, ge=1, description="Runs in parallel (worker processes).")
     threads: int = Field(default=1, ge=1, description="torch threads per run.")
     cache_dir: Path | None = None
+
+    @field_validator("env")
+    @classmethod
+    def _known_env(cls, v: str) -> str:
+        from environments import ENVIRONMENTS
+
+        if v not in ENVIRONMENTS:
+            raise ValueError(f"unknown environment '{v}' (choose from: {', '.join(sorted(ENVIRONMENTS))})")
+        return v
+
+    @field_validator("skills", "targeted")
+    @classmethod
+    def _known_skills(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        from environments import get_environment
+
+        if "env" in info.data:  # else the env itself was refused
+            known = {s.id for s in get_environment(info.data["env"]).skill_graph() if s.kind == "skill"}
+            bad = [s for s in v if s not in known]
+            if bad:
+                raise ValueError(f"unknown skill {', '.join(bad)} (choose from: {', '.join(sorted(known))})")
+        return v
 
     @property
     def rollouts_per_step(self) -> int:
@@ -790,6 +811,11 @@ def _csv(text: str) -> list[str]:
     return [x.strip() for x in text.split(",") if x.strip()]
 
 
+# BenchConfig fields whose flag has another name.
+_FLAGS = {"heldout_per_skill": "heldout", "ood_per_skill": "ood", "curve_per_skill": "curve", "probe_per_skill": "probe",
+          "eval_max_new_tokens": "max_completion_length", "tiny.sft.steps": "sft_steps"}
+
+
 def bench_command(
     env: str = typer.Option("arithmetic", help="Task environment."),
     strategies: str = typer.Option(",".join(ALL_STRATEGIES), help="Comma-separated strategies: " + ", ".join(ALL_STRATEGIES) + "."),
@@ -849,13 +875,20 @@ def bench_command(
     if sft_steps is not None:
         tiny = tiny.model_copy(update={"sft": tiny.sft.model_copy(update={"steps": sft_steps})})
     cfg_data["tiny"] = tiny.model_dump()
+    from pydantic import ValidationError
+
+    from teachloop.config import ConfigError
+
     bad = [s for s in cfg_data["strategies"] if s not in ALL_STRATEGIES]
     if bad:
-        raise typer.BadParameter(f"unknown strategy {', '.join(bad)} (choose from: {', '.join(ALL_STRATEGIES)})", param_hint="--strategies")
+        raise ConfigError(f"--strategies: unknown strategy {', '.join(bad)} (choose from: {', '.join(ALL_STRATEGIES)})")
     try:
         cfg = BenchConfig.model_validate(cfg_data)
-    except ValueError as e:
-        raise typer.BadParameter(str(e).splitlines()[0]) from None
+    except ValidationError as e:  # one line naming the flag, e.g. "--budget: Input should be greater than 0"
+        err = e.errors()[0]
+        field = ".".join(str(x) for x in err["loc"])
+        flag = _FLAGS.get(field, field.rsplit(".", 1)[-1]).replace("_", "-")
+        raise ConfigError(f"--{flag}: {err['msg'].removeprefix('Value error, ')}") from None
     result = run_bench(cfg, log=lambda m: console.print(m, highlight=False))
     paths = write_results(result, out, name)
     console.print(markdown(result).split("## Per skill")[0])

@@ -31,7 +31,7 @@ from teachloop.rundir import RunDir, append_jsonl, iter_jsonl, read_jsonl, write
 from teachloop.teachers import make_teacher
 from training.evaluate import evaluate
 from training.grpo import train_round
-from training.student import load_student, save_student
+from training.student import load_student, remove_partial_saves, save_student
 
 
 class Episode:
@@ -135,6 +135,7 @@ class Episode:
         for r in self.rd.graph_rounds():
             if r > max(last, 0):
                 self.rd.skill_graph(r).unlink()
+        remove_partial_saves(self.rd.student_dir)
 
     # ---- the loop ----------------------------------------------------------------------
     def run(self) -> list[RoundResult]:

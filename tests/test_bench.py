@@ -56,13 +56,6 @@ def test_bench_runs_end_to_end_from_the_cli(tmp_path: Path) -> None:
     assert (out / "t.png").stat().st_size > 1000
 
 
-def test_bench_rejects_unknown_strategies(tmp_path: Path) -> None:
-    from teachloop.cli import app
-
-    res = CliRunner().invoke(app, ["bench", "--strategies", "random,bogus", "--out", str(tmp_path)])
-    assert res.exit_code != 0 and "bogus" in res.output
-
-
 def test_equal_budgets_split_into_rounds() -> None:
     cfg = BenchConfig(budget=64 * 50, steps_per_round=16)
     assert cfg.total_steps == 50 and cfg.round_steps() == [16, 16, 16, 2]

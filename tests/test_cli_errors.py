@@ -42,6 +42,11 @@ def _config(tmp_path: Path, text: str) -> str:
         (["run", "--student", "/nonexistent/model", "--rounds", "1", "--profile", "smoke"], ["/nonexistent/model"]),
         (["inspect", "/nonexistent/run"], ["/nonexistent/run"]),
         (["resume", "/nonexistent/run"], ["/nonexistent/run"]),
+        (["bench", "--strategies", "random,bogus"], ["--strategies", "bogus", "dump"]),
+        (["bench", "--budget", "0"], ["--budget"]),
+        (["bench", "--seeds", "-1"], ["--seeds"]),
+        (["bench", "--env", "nosuchenv"], ["--env", "nosuchenv"]),
+        (["bench", "--skills", "add.1digit,bogus"], ["--skills", "bogus"]),
     ],
 )
 def test_bad_flags(tmp_path, args, needles):
@@ -49,6 +54,8 @@ def test_bad_flags(tmp_path, args, needles):
     needles = [n if n != "/nonexistent/model" else str(tmp_path / "nomodel") for n in needles]
     if args[0] == "run":
         args += ["--run-dir", str(tmp_path / "run")]
+    if args[0] == "bench":
+        args += ["--out", str(tmp_path / "results")]
     assert_one_line_error(run_cli(*args), *needles)
 
 

@@ -124,6 +124,33 @@ def test_kill_9_at_random_points_then_resume(tmp_path):
     check_run(run, rounds)
 
 
+@pytest.fixture()
+def small_disk(tmp_path):
+    """A 3 MB tmpfs: room for the records, not for the tiny student's checkpoint (root only)."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3M", "tmpfs", str(mnt)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_disk_full_while_checkpointing_is_one_line_and_resumable(small_disk):
+    run = small_disk / "run"
+    p = cli("run", "--student", "tiny", "--rounds", "1", "--profile", "smoke", "--run-dir", str(run))
+    assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr[-3000:]
+    lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "disk full" in lines[0] and "resume" in lines[0], p.stderr
+    assert not [f for f in run.iterdir() if f.name.startswith(".student.")], "a partial checkpoint was left behind"
+    assert (run / "rounds.jsonl").read_text() == ""  # the round was not committed
+    subprocess.run(["mount", "-o", "remount,size=256M", str(small_disk)], check=True)
+    p = cli("resume", str(run))
+    assert p.returncode == 0, p.stderr[-3000:]
+    check_run(run, 1)
+
+
 def test_planted_api_key_never_written(tmp_path):
     """An LLM teacher over a loopback OpenAI-compatible server: the key goes to the server in
     the request header, and nowhere else: not the run dir, not the output."""

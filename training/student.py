@@ -15,6 +15,7 @@ callers that only need the settings classes.
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import shutil
@@ -121,10 +122,25 @@ def save_student(student: Student, path: Path) -> Path:
         os.replace(tmp, path)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-    except OSError as e:
+    except Exception as e:  # OSError, or safetensors' own error type wrapping one
         shutil.rmtree(tmp, ignore_errors=True)
-        raise StudentError(f"could not save the student to {path}: {_one_line(e)}") from e
+        if getattr(e, "errno", None) == errno.ENOSPC or "No space left" in str(e):
+            raise StudentError(f"disk full while saving the student to {path}: free space, then `teachloop resume` the run") from e
+        if isinstance(e, OSError):
+            raise StudentError(f"could not save the student to {path}: {_one_line(e)}") from e
+        raise
     return path
+
+
+def remove_partial_saves(path: Path) -> int:
+    """Delete temp directories a crash left beside `path` during `save_student`; returns how many."""
+    path = Path(path)
+    n = 0
+    for p in path.parent.glob(f".{path.name}.*"):
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+            n += 1
+    return n
 
 
 def build_char_tokenizer() -> Any:
