@@ -22,8 +22,13 @@ def _arithmetic(**kw: Any) -> Environment:
 ENVIRONMENTS: dict[str, Callable[..., Environment]] = {"arithmetic": _arithmetic}
 
 
-def get_environment(name: str, **kw: Any) -> Environment:
-    """A fresh environment instance by registry name."""
+def check_environment_name(name: str) -> str:
+    """`name` if it is registered; else a ValueError whose one line lists the choices (config validators use it)."""
     if name not in ENVIRONMENTS:
         raise ValueError(f"unknown environment '{name}' (choose from: {', '.join(sorted(ENVIRONMENTS))})")
-    return ENVIRONMENTS[name](**kw)
+    return name
+
+
+def get_environment(name: str, **kw: Any) -> Environment:
+    """A fresh environment instance by registry name."""
+    return ENVIRONMENTS[check_environment_name(name)](**kw)

@@ -110,11 +110,9 @@ class BenchConfig(Record):
     @field_validator("env")
     @classmethod
     def _known_env(cls, v: str) -> str:
-        from environments import ENVIRONMENTS
+        from environments import check_environment_name
 
-        if v not in ENVIRONMENTS:
-            raise ValueError(f"unknown environment '{v}' (choose from: {', '.join(sorted(ENVIRONMENTS))})")
-        return v
+        return check_environment_name(v)
 
     @field_validator("skills", "targeted")
     @classmethod
