@@ -7,7 +7,8 @@ skills).
 
 Exploit in `skill-tree` scores every unmastered skill by readiness × learnability: readiness is how
 far its least-mastered requirement has come towards `ready_mastery` (1 on the frontier), and
-learnability is 4·m·(1−m) of its own mastery m, the shape of GRPO's signal (a group whose rollouts
+learnability is 4·m·(1−m) of its own mastery m (a skill the student already
+solves part of the time counts as ready as that share says, whatever its prerequisites), the shape of GRPO's signal (a group whose rollouts
 all fail or all pass has zero advantage, so no gradient). Budgets follow the scores. A strict
 frontier alone starves a student whose first skill sits below the mastery threshold: measured on
 the tiny-student bench, it spent every rollout on `add.1digit` while `random` gained more. The action for a
@@ -169,7 +170,9 @@ def zpd_scores(report: WeaknessReport, trainable: dict[str, Skill], cfg: PlanCon
     """readiness × learnability of every unmastered trainable skill, in prerequisite order.
 
     readiness: 1 on the frontier; for a blocked skill, the mastery of its least-mastered unmastered
-    requirement over `ready_mastery` (capped at 1). learnability: 4·m·(1−m), m its own mastery."""
+    requirement over `ready_mastery`, or its own mastery over `ready_mastery` if that is higher
+    (a student who already solves a skill part of the time is ready for it, whatever the graph
+    says); capped at 1. learnability: 4·m·(1−m), m its own mastery."""
     out: dict[str, float] = {}
     for sid in trainable:
         st = report.states.get(sid)
@@ -178,7 +181,8 @@ def zpd_scores(report: WeaknessReport, trainable: dict[str, Skill], cfg: PlanCon
         ready = 1.0
         for req in report.blocked.get(sid, ()):
             rs = report.states.get(req)
-            ready = min(ready, min(1.0, (rs.mean if rs else 0.0) / cfg.ready_mastery))
+            ready = min(ready, (rs.mean if rs else 0.0) / cfg.ready_mastery)
+        ready = min(1.0, max(ready, st.mean / cfg.ready_mastery))
         out[sid] = ready * 4.0 * st.mean * (1.0 - st.mean)
     return out
 
