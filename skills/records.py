@@ -205,3 +205,18 @@ class RoundResult(Record):
     teacher_cost: TeacherCost = Field(default_factory=TeacherCost)
     wall_time: dict[str, float] = Field(default_factory=dict, description="Seconds per phase.")
     new_skills: list[str] = Field(default_factory=list)
+
+    def cost_text(self) -> str:
+        """The teacher's cost in one line, per accepted problem where any were (round table,
+        `teachloop inspect`, the HTML report)."""
+        c = self.teacher_cost
+        accepted = sum(self.accepted_per_action.values()) or sum(self.problems_per_skill.values())
+        tokens = c.prompt_tokens + c.completion_tokens
+        if not tokens and not c.requests:
+            return f"no model calls; {c.seconds:.1f} s" + (f"; fell back: {c.fallback}" if c.fallback else "")
+        parts = [f"{tokens:,} tokens ({c.prompt_tokens:,} in, {c.completion_tokens:,} out)", f"{c.requests} requests", f"{c.seconds:.1f} s"]
+        if accepted:
+            parts.append(f"{tokens / accepted:,.0f} tokens and {c.seconds / accepted:.2f} s per accepted problem")
+        if c.fallback:
+            parts.append(f"fell back: {c.fallback}")
+        return "; ".join(parts)

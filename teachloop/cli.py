@@ -55,7 +55,7 @@ def run(
         overrides["teacher"] = {"model": model}
     cfg = build_config(config, overrides)
     rd = RunDir(run_dir or Path("runs") / f"{cfg.env}-{datetime.now():%Y%m%d-%H%M%S}")
-    if rd.rounds.exists() and rd.is_run():
+    if rd.is_run() and rd.config.exists():
         raise UserError(f"run dir {rd.root} already holds a run; continue it with `teachloop resume {rd.root}` or pick another --run-dir")
     _run_episode(cfg, rd)
 

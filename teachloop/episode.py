@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -302,4 +303,5 @@ def round_table(result: RoundResult, graph: SkillGraph) -> Table:
     rej = sum(sum(v.values()) for v in result.rejected_per_action.values())
     t.add_section()
     t.add_row("[bold]teacher[/bold]", f"accepted: {acts}", "", "", f"rejected {rej}")
+    t.add_row("[bold]teacher cost[/bold]", escape(result.cost_text()), "", "", "")
     return t

@@ -101,20 +101,6 @@ def _img(fig: Figure) -> str:
     return f'<img alt="figure" src="data:image/png;base64,{data}">'
 
 
-def _fmt_cost(r: RoundResult) -> str:
-    c = r.teacher_cost
-    accepted = sum(r.accepted_per_action.values()) or sum(r.problems_per_skill.values())
-    tokens = c.prompt_tokens + c.completion_tokens
-    if not tokens and not c.requests:
-        return f"no model calls; {c.seconds:.1f} s" + (f"; fell back: {c.fallback}" if c.fallback else "")
-    parts = [f"{tokens:,} tokens ({c.prompt_tokens:,} in, {c.completion_tokens:,} out)", f"{c.requests} requests", f"{c.seconds:.1f} s"]
-    if accepted:
-        parts.append(f"{tokens / accepted:,.0f} tokens and {c.seconds / accepted:.2f} s per accepted problem")
-    if c.fallback:
-        parts.append(f"fell back: {c.fallback}")
-    return "; ".join(parts)
-
-
 # ---------------------------------------------------------------------- sections
 def _summary(rd: RunDir, last: SkillGraphSnapshot, results: list[RoundResult], config: str) -> str:
     rep = last.report
@@ -347,7 +333,7 @@ def _teacher(results: list[RoundResult]) -> str:
         new = ", ".join(f"<code>{_e(s)}</code>" for s in r.new_skills)
         rows.append(
             f"<tr><td class='num'>{r.round}</td><td>{_e(r.plan.policy)}<br>{plan}</td><td>{acc}</td><td>{rej}</td>"
-            f"<td>{_e(_fmt_cost(r))}</td><td>{wall}</td><td>{evals}</td><td>{new}</td></tr>"
+            f"<td>{_e(r.cost_text())}</td><td>{wall}</td><td>{evals}</td><td>{new}</td></tr>"
         )
     head = (
         "<tr><th>round</th><th>plan (policy; skill, action × budget)</th><th>accepted per action</th>"

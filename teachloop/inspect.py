@@ -19,7 +19,8 @@ from skills.graph import SkillGraph
 from skills.mastery import SkillState
 from skills.report import WeaknessReport
 from skills.snapshot import SkillGraphSnapshot
-from teachloop.rundir import RunDir, RunDirError
+from skills.records import RoundResult
+from teachloop.rundir import RunDir, RunDirError, read_jsonl
 
 BAR = 20
 GUIDE = 4  # columns rich.Tree indents each level by
@@ -101,7 +102,18 @@ def render_inspect(run_dir: Path | str, round: int | None = None) -> RenderableT
         (MARK_NEW, "bright_green"), " added by the teacher this round",
         style="dim",
     )
-    return Group(header, tree, legend)
+    teacher = _teacher_line(RunDir(run_dir), snap.round)
+    return Group(header, *([teacher] if teacher else []), tree, legend)
+
+
+def _teacher_line(rd: RunDir, round: int) -> Text | None:
+    """What the teacher did in `round` and what it cost, from rounds.jsonl (None for round 0)."""
+    result = next((r for r in read_jsonl(rd.rounds, RoundResult) if r.round == round), None)
+    if result is None:
+        return None
+    acts = ", ".join(f"{k} {v}" for k, v in sorted(result.accepted_per_action.items())) or "nothing accepted"
+    rej = sum(sum(v.values()) for v in result.rejected_per_action.values())
+    return Text.assemble(("Teacher", "bold"), f" in round {round}: accepted {acts}; rejected {rej}; cost: {result.cost_text()}")
 
 
 def _bar(mean: float, style: str) -> Text:

@@ -58,6 +58,7 @@ def test_two_round_episode_end_to_end(tmp_path):
     p = cli("run", "--env", "arithmetic", "--teacher", "procedural", "--student", "tiny", "--rounds", "2", "--profile", "smoke", "--run-dir", str(run))
     assert p.returncode == 0, p.stderr[-3000:]
     assert "Round 1" in p.stdout and "Round 2" in p.stdout and "held-out before → after" in p.stdout
+    assert p.stdout.count("teacher cost") == 2 and "no model calls" in p.stdout  # the procedural teacher
     check_run(run, 2)
     results = [RoundResult.model_validate(r) for r in jsonl(run / "rounds.jsonl")]
     for r in results:
@@ -173,6 +174,7 @@ def test_planted_api_key_never_written(tmp_path):
             assert key.encode() not in f.read_bytes(), f
     r = RoundResult.model_validate(jsonl(run / "rounds.jsonl")[0])
     assert r.teacher_cost.requests >= 1 and r.teacher_cost.prompt_tokens >= 10
+    assert "per accepted problem" in p.stdout  # the round table shows what the LLM teacher cost
 
 
 def test_unreachable_teacher_fails_cleanly_or_falls_back(tmp_path):

@@ -311,6 +311,79 @@ def test_exemplars_come_from_this_rounds_failed_eval_attempts(graph: SkillGraph)
     assert all(isinstance(e, FailureExemplar) for e in ex)
 
 
+def _reference_exemplars(attempts, weak, round, problems, k, first_split="heldout"):
+    """The exemplar rule written plainly, to check the single-pass implementation against."""
+    out: dict[str, list[FailureExemplar]] = {}
+    seen: set[str] = set()
+
+    def take(a: Attempt) -> None:
+        got = out.setdefault(a.skill_id, [])
+        if len(got) >= k or a.problem_id in seen:
+            return
+        seen.add(a.problem_id)
+        i = next(i for i, r in enumerate(a.rewards) if r < 1.0)
+        p = problems.get(a.problem_id)
+        answer = " ".join((a.completions[i] if i < len(a.completions) else "").split())
+        got.append(FailureExemplar(
+            problem_id=a.problem_id, prompt=p.prompt if p else None, split=a.split, expected=p.answer if p else None,
+            student_answer=answer if len(answer) <= 200 else answer[:199] + "…",
+        ))
+
+    failed = [a for a in attempts if a.skill_id in weak and a.round == round and a.phase == "eval" and a.rewards
+              and min(a.rewards) < 1.0] if k > 0 else []
+    for a in [a for a in failed if a.split == first_split] + [a for a in failed if a.split != first_split]:
+        take(a)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_exemplars_equal_the_plain_rule_on_random_attempts(graph: SkillGraph, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    tracker = _tracker_for(graph)
+    skills = ["a", "b", "c", "m1", "m2"]
+    probs = {p.id: p for p in (Problem(skill_id="c", difficulty=1, prompt=f"q{i}", answer=str(i), env="arith") for i in range(8))}
+    pids = [*probs, "unknown1", "unknown2"]
+    attempts = []
+    for _ in range(int(rng.integers(0, 60))):
+        n = int(rng.integers(0, 4))
+        attempts.append(Attempt(
+            problem_id=str(rng.choice(pids)), skill_id=str(rng.choice(skills)), round=int(rng.integers(0, 3)),
+            phase=str(rng.choice(["eval", "eval", "train"])), split=str(rng.choice(["heldout", "heldout", "ood"])),
+            completions=[f" answer\n {j}  " for j in range(int(rng.integers(0, n + 1)))],
+            rewards=rng.choice([0.0, 0.5, 1.0, 1.0], size=n).tolist(),
+        ))
+    for k in range(4):
+        rep = build_weakness_report(graph, tracker, round=1, attempts=attempts, problems=probs, k=k)
+        ref = _reference_exemplars(attempts, set(rep.weak), 1, probs, k)
+        assert rep.exemplars == {s: ref[s] for s in rep.weak if s in ref}
+
+
+def test_states_equal_validated_records_with_unseen_skills_and_missing_rounds() -> None:
+    t = MasteryTracker()
+    t.record_eval(0, evals(a=(3, 4), b=(1, 4)))
+    t.end_round(0)
+    t.observe("c", 5, 8, round=1, phase="train")  # never evaluated: history all None
+    t.record_eval(1, evals(a=(4, 4), d=(2, 4)))  # b skips round 1, d starts in it
+    t.record_eval(2, evals(a=(2, 4), b=(3, 4), d=(1, 4)))
+    table = t.table(["a", "b", "c", "d", "never"])
+    states = table.states()
+    assert list(states) == ["a", "b", "c", "d", "never"]
+    assert [states[s].history for s in states] == [
+        [0.75, 1.0, 0.5], [0.25, None, 0.75], [None, None, None], [None, 0.5, 0.25], [None, None, None]
+    ]
+    for i, (sid, st) in enumerate(states.items()):
+        expect = SkillState(
+            skill_id=sid, alpha=table.alpha[i], beta=table.beta[i], attempts=table.attempts[i], successes=table.successes[i],
+            mean=table.mean[i], ci_low=table.ci_low[i], ci_high=table.ci_high[i], evidence=table.evidence[i],
+            mastered=bool(table.mastered[i]), trend=table.trend[i],
+            last_seen=int(table.last_seen[i]) if table.last_seen[i] >= 0 else None,
+            history=[None if math.isnan(v) else float(v) for v in table.accuracy[:, i]], regressed=bool(table.regressed[i]),
+        )
+        assert st == expect and list(st.__dict__) == list(expect.__dict__)
+        assert st.model_dump_json() == expect.model_dump_json()
+    assert states["never"].last_seen is None and states["c"].last_seen == 1
+
+
 def test_report_json_round_trip_and_prompt_text(graph: SkillGraph) -> None:
     graph.add_skill(S("d", "c", parent="add", provenance="discovered", added_round=1))
     p = Problem(skill_id="c", difficulty=1, prompt="What is 17 + 25?", answer="42", env="arith")
