@@ -64,12 +64,14 @@ def _run_episode(cfg, rd: RunDir) -> None:
     from agents.chat import TeacherUnavailable
     from agents.teacher import TeachingFailed
     from teachloop.episode import Episode
+    from teachloop.interrupt import Interrupted, graceful_sigint
 
     console.print(f"[bold]teachloop[/bold] env={cfg.env} teacher={cfg.teacher.model} student={cfg.student} rounds={cfg.rounds} profile={cfg.profile} → {rd.root}")
     ep = Episode(cfg, rd, console)
     try:
-        results = ep.run()
-    except KeyboardInterrupt:
+        with graceful_sigint():
+            results = ep.run()
+    except (Interrupted, KeyboardInterrupt):
         err.print(f"interrupted: nothing committed is lost; continue with `teachloop resume {rd.root}`")
         raise typer.Exit(130)
     except (TeacherUnavailable, TeachingFailed) as e:
@@ -181,6 +183,9 @@ def main() -> None:
         app()
     except (UserError, ConfigError, RunDirError, StudentError) as e:
         _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+    except KeyboardInterrupt:  # Ctrl-C outside an episode (e.g. while loading): nothing to save
+        err.print("interrupted", highlight=False)
+        sys.exit(130)
     except OSError as e:
         if e.errno == 28:  # ENOSPC
             _fail(f"disk full while writing {e.filename or 'the run dir'}: free space and `teachloop resume` the run")

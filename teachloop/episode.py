@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -28,6 +29,7 @@ from skills.records import Attempt, Problem, RoundResult, SkillEval
 from skills.report import build_weakness_report
 from skills.snapshot import SkillGraphSnapshot
 from teachloop.config import RunConfig, dump_config
+from teachloop.interrupt import check as check_interrupt
 from teachloop.rundir import RunDir, append_jsonl, iter_jsonl, read_jsonl, write_atomic
 from teachloop.teachers import make_teacher
 from training.evaluate import evaluate
@@ -60,7 +62,7 @@ class Episode:
                 out = evaluate(
                     self.student, probs, self.env.reward, round=round, split=split,
                     batch_size=self.cfg.eval.batch_size, max_new_tokens=self.cfg.eval.max_new_tokens,
-                    on_progress=lambda done, total, t=task: prog.update(t, completed=done, total=total),
+                    on_progress=_safe_point(prog, task),
                 )
                 evals += out.per_skill
                 attempts += out.attempts
@@ -162,6 +164,7 @@ class Episode:
         last_evals = prior[-1].eval_after if prior else [SkillEval.model_validate(x) for x in _evals_of_round(self.rd, 0)]
 
         for r in range(last + 1, cfg.rounds + 1):
+            check_interrupt()
             walls: dict[str, float] = {}
             round_attempts = [Attempt.model_validate(a) for a in iter_jsonl(self.rd.attempts) if a.get("round") == r - 1]
             last_eval_attempts = [a for a in round_attempts if a.phase == "eval"]
@@ -184,7 +187,7 @@ class Episode:
             )
             with self._progress() as prog:
                 task = prog.add_task(f"round {r}: teach ({teacher_model.name})", total=None)
-                batch, cost, new_skills = agent.teach(ctx, on_item=lambda i, n: prog.update(task, completed=i, total=n))
+                batch, cost, new_skills = agent.teach(ctx, on_item=_safe_point(prog, task))
                 if not batch.problems and cfg.teacher.fallback == "procedural" and teacher_model.name != "procedural":
                     # Nothing verified (a weak LLM teacher): the procedural teacher writes the round.
                     ctx.model = ProceduralTeacher(self.env)
@@ -208,7 +211,7 @@ class Episode:
                 train = train_round(
                     self.student, batch.problems, self.env.reward, cfg.grpo, round=r,
                     output_dir=self.rd.root / "trainer",
-                    on_progress=lambda done, total: prog.update(task, completed=done, total=total),
+                    on_progress=_safe_point(prog, task),
                 )
             walls["train"] = time.perf_counter() - t0
             append_jsonl(self.rd.attempts, train.attempts)
@@ -255,6 +258,16 @@ class Episode:
             self.console.print(round_table(result, self.graph))
             last_evals = evals
         return results
+
+
+def _safe_point(prog: Progress, task) -> Callable[[int, int], None]:  # noqa: ANN001
+    """A progress callback that is also a place where Ctrl-C may stop the round (nothing of the
+    round is committed yet, so resume redoes it)."""
+    def update(done: int, total: int) -> None:
+        check_interrupt()
+        prog.update(task, completed=done, total=total)
+
+    return update
 
 
 def _json_line(row: dict) -> str:
