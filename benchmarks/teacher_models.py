@@ -126,10 +126,10 @@ def markdown(rows: list[dict], meta: dict) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        spa = f"{r['s_per_accepted']:.2f}" if r["s_per_accepted"] is not None else "– (none accepted)"
+        spa = f"{r['s_per_accepted']:.3g}" if r["s_per_accepted"] is not None else "– (none accepted)"
         tpa = f"{r['tokens_per_accepted']:.0f}" if r["tokens_per_accepted"] is not None else "–"
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(r["reasons"].items(), key=lambda kv: -kv[1])) or "–"
-        out.append(f"| {r['teacher']} | {r['accepted']} / {r['drafts']} | {100 * r['acceptance']:.0f} % | {r['seconds']:.1f} | {spa} | "
+        out.append(f"| {r['teacher']} | {r['accepted']} / {r['drafts']} | {100 * r['acceptance']:.0f} % | {r['seconds']:.3g} | {spa} | "
                    f"{r['requests']} | {tpa} | {reasons} |")
     if len(rows) == 2 and rows[0]["s_per_accepted"] and rows[1]["s_per_accepted"]:
         out += ["", f"Seconds per accepted problem, {rows[1]['teacher']} ÷ {rows[0]['teacher']}: "
