@@ -5,15 +5,18 @@ per-skill accuracy, `skill-tree` sees the graph (frontier, prerequisites) and ba
 (skills in the student's zone of proximal development) against explore (escalating mastered
 skills).
 
-Exploit in `skill-tree` scores every unmastered skill by readiness × learnability: readiness is how
-far its least-mastered requirement has come towards `ready_mastery` (1 on the frontier), and
-learnability is 4·m·(1−m) of its own mastery m (a skill the student already
-solves part of the time counts as ready as that share says, whatever its prerequisites), the shape of GRPO's signal (a group whose rollouts
-all fail or all pass has zero advantage, so no gradient). Budgets follow the scores. A strict
-frontier alone starves a student whose first skill sits below the mastery threshold: measured on
-the tiny-student bench, it spent every rollout on `add.1digit` while `random` gained more. The action for a
-target skill comes from the rollout pass rates of the problems it was taught (CLPO): hard ones
-are simplified, medium ones diversified, solved ones escalated; a skill never taught gets new ones.
+Exploit in `skill-tree` scores every unmastered skill by readiness × learnability, and budgets
+follow the scores. Readiness is how far its least-mastered requirement has come towards
+`ready_mastery` (1 on the frontier), or its own mastery over `ready_mastery` if higher: a skill the
+student already solves part of the time is ready, whatever the graph says. Learnability is
+4·m·(1−m) of its own mastery m, the shape of GRPO's signal (a group whose rollouts all fail or all
+pass has zero advantage, so no gradient). A strict frontier starves a student whose first skill
+sits below the mastery threshold: on the tiny-student bench it spent every rollout on
+`add.1digit` and lost to `random`; scored this way it beats it (benchmarks/results).
+
+The action for a target skill comes from the rollout pass rates of the problems it was taught
+(CLPO): hard ones are simplified, medium ones diversified, solved ones escalated; a skill never
+taught gets new ones.
 """
 
 from __future__ import annotations
