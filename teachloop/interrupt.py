@@ -23,10 +23,6 @@ class Interrupted(Exception):
 _requested = False
 
 
-def requested() -> bool:
-    return _requested
-
-
 def check() -> None:
     """Raise `Interrupted` if Ctrl-C was pressed since the handler was installed."""
     if _requested:
