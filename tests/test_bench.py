@@ -16,14 +16,24 @@ from teachloop.bench import (
     CurvePoint,
     BenchResult,
     RunResult,
+    markdown,
     mean_ci,
+    merge_results,
     rollouts_to_reach,
     summarize,
     t_critical,
+    write_results,
 )
-from training.sft import SFTSettings
+from training.sft import SFTSettings, sft
 from training.student import load_student
-from training.tiny_bench import TinyStudentSettings, TinyView, sft_examples, warm_tiny_student
+from training.tiny_bench import (
+    TinyStudentSettings,
+    TinyView,
+    build_tiny_student,
+    calibration_set,
+    sft_examples,
+    warm_tiny_student,
+)
 
 
 def test_bench_runs_end_to_end_from_the_cli(tmp_path: Path) -> None:
@@ -52,8 +62,38 @@ def test_bench_runs_end_to_end_from_the_cli(tmp_path: Path) -> None:
     assert all(r["diagnostic_generations"] > 0 and r["wall"]["diagnostic_eval"] > 0 for r in teacher)
     md = (out / "t.md").read_text()
     assert "| random |" in md and "| teacher |" in md and "rollouts to random's final" in md
+    assert "training reward: exact match, a wrong answer 0.5 × its share of digits" in md  # what was optimised
     assert data["meta"]["machine"]["cpus"] and data["meta"]["versions"]["trl"]
     assert (out / "t.png").stat().st_size > 1000
+
+
+def test_results_over_disjoint_seeds_merge_into_one_paired_result(tmp_path: Path) -> None:
+    from teachloop.config import ConfigError
+
+    def part(seed0: int, finals: dict[str, float], **cfg_update) -> Path:
+        cfg = BenchConfig(**({"strategies": ["random", "sec"], "seeds": 2, "seed0": seed0, "skills": ["add.2digit"],
+                              "targeted": ["add.2digit"], "budget": 640} | cfg_update))
+        runs = [RunResult(strategy=n, seed=seed0 + i, heldout={"add.2digit": f + i / 10}, ood={"add.2digit": f},
+                          curve=[CurvePoint(rollouts=640, steps=10, accuracy={"add.2digit": f})])
+                for n, f in finals.items() for i in range(2)]
+        res = BenchResult(config=cfg, start={"heldout": {"add.2digit": 0.2}, "ood": {"add.2digit": 0.1}},
+                          meta={"date": f"day {seed0}", "versions": {"trl": "1"}}, runs=runs)
+        res.summary = summarize(res)
+        return write_results(res, tmp_path, f"part{seed0}-{len(cfg_update)}")["json"]
+
+    a, b = part(0, {"random": 0.3, "sec": 0.5}), part(2, {"random": 0.4, "sec": 0.4})
+    merged = merge_results([a, b])
+    assert merged.config.seeds == 4 and merged.config.seed0 == 0
+    assert [(r.strategy, r.seed) for r in merged.runs][:3] == [("random", 0), ("sec", 0), ("random", 1)]
+    # paired per seed: sec - random = +0.2, +0.2, 0, 0
+    assert merged.summary["strategies"]["sec"]["delta_heldout"][0] == pytest.approx(0.1)
+    assert "Merged from part0-0.json (seeds 0-1, day 0); part2-0.json (seeds 2-3, day 2)" in markdown(merged)
+    with pytest.raises(ConfigError, match="repeats seed"):
+        merge_results([a, a])
+    with pytest.raises(ConfigError, match="other settings \\(budget\\)"):
+        merge_results([a, part(2, {"random": 0.4, "sec": 0.4}, budget=1280)])
+    with pytest.raises(ConfigError, match="leave a gap"):
+        merge_results([a, part(4, {"random": 0.4, "sec": 0.4})])
 
 
 def test_equal_budgets_split_into_rounds() -> None:
@@ -119,11 +159,67 @@ def test_tiny_view_reverses_numbers_and_scores_with_the_environment() -> None:
     assert reward(view.to_student(neg), "51-") == 1.0
 
 
+def test_partial_credit_rewards_digits_in_place_but_never_counts_as_correct() -> None:
+    env = ArithmeticEnv()
+    p = Problem(skill_id="add.2digit", difficulty=2, prompt="What is 36 + 8 + 58?", answer="102",
+                spec={"op": "expr", "expr": "36 + 8 + 58"}, env="arithmetic")
+    shown = TinyView().to_student(p)
+    reward = TinyView().reward(env.reward, partial_credit=0.5)
+    assert reward(shown, "201") == 1.0
+    assert reward(shown, "209") == pytest.approx(0.5 * 2 / 3)  # units and tens right, hundreds wrong
+    assert reward(shown, "2011") == pytest.approx(0.5 * 3 / 4)  # a digit too many costs
+    assert reward(shown, "9") == 0.0
+    assert reward(shown, "209") < 1.0  # so pass rates and accuracy stay exact-match
+    with pytest.raises(ValueError, match="partial_credit"):
+        TinyView().reward(env.reward, partial_credit=1.0)
+
+
+def test_sft_stops_at_the_first_check_that_says_so(tmp_path: Path) -> None:
+    env = ArithmeticEnv()
+    settings = TinyStudentSettings(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64,
+                                   skills=["add.1digit"], examples=64)
+    student = build_tiny_student(settings)
+    asked: list[int] = []
+
+    def stop_when(step: int) -> bool:
+        asked.append(step)
+        return step >= 4
+
+    out = sft(student, sft_examples(env, settings), SFTSettings(steps=10, batch_size=8, warmup_steps=0),
+              output_dir=tmp_path / "sft", stop_when=stop_when, check_every=2)
+    assert asked == [2, 4] and out.stats["steps"] == 4
+
+
+def test_calibration_set_is_fresh_and_kept_out_of_the_sft_examples() -> None:
+    env = ArithmeticEnv()
+    settings = TinyStudentSettings(skills=["add.1digit", "sub.1digit"], stop_skills=["add.1digit"],
+                                   examples=2000, calibration_per_skill=30)
+    calib = calibration_set(env, settings)
+    assert len(calib) == 30 and {p.skill_id for p in calib} == {"add.1digit"}
+    eval_keys = env.eval_keys()
+    assert not any(env.spec_key(p.spec) in eval_keys for p in calib)
+    prompts = {p.prompt for p in calib}
+    assert any(p.prompt in prompts for p, _ in sft_examples(env, settings))  # the space is small: they would meet
+    assert not any(p.prompt in prompts for p, _ in sft_examples(env, settings, exclude=prompts))
+
+
+def test_warm_start_that_never_reaches_its_stop_accuracy_is_refused_not_cached(tmp_path: Path) -> None:
+    env = ArithmeticEnv()
+    settings = TinyStudentSettings(
+        hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, skills=["add.1digit"], examples=64,
+        sft=SFTSettings(steps=4, batch_size=8, warmup_steps=0), stop_accuracy=0.99, check_every=2,
+        calibration_per_skill=8,
+    )
+    with pytest.raises(RuntimeError, match="raise sft.steps or lower stop_accuracy"):
+        warm_tiny_student(env, settings, tmp_path)
+    assert not list((tmp_path / "tiny-sft").glob("*/config.json"))
+
+
 def test_tiny_warm_start_is_trained_once_and_cached(tmp_path: Path) -> None:
     env = ArithmeticEnv()
     settings = TinyStudentSettings(
         hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, skills=["add.1digit"], examples=64,
-        sft=SFTSettings(steps=3, batch_size=8, warmup_steps=0),
+        sft=SFTSettings(steps=3, batch_size=8, warmup_steps=0), stop_accuracy=None,
     )
     examples = sft_examples(env, settings)
     assert len(examples) >= 60 and all(p.prompt.endswith("=") for p, _ in examples)

@@ -47,6 +47,10 @@ def _config(tmp_path: Path, text: str) -> str:
         (["bench", "--seeds", "-1"], ["--seeds"]),
         (["bench", "--env", "nosuchenv"], ["--env", "nosuchenv"]),
         (["bench", "--skills", "add.1digit,bogus"], ["--skills", "bogus"]),
+        (["bench", "--merge", "a.json"], ["--merge", "at least two"]),
+        (["bench", "--merge", "nosuch1.json,nosuch2.json"], ["nosuch1.json", "not a readable results JSON"]),
+        (["bench", "--sft-stop-accuracy", "1.5"], ["--sft-stop-accuracy"]),
+        (["bench", "--partial-credit", "1"], ["--partial-credit"]),
     ],
 )
 def test_bad_flags(tmp_path, args, needles):

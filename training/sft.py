@@ -57,8 +57,14 @@ def sft(
     *,
     output_dir: Path,
     on_progress: ProgressFn | None = None,
+    stop_when: Callable[[int], bool] | None = None,
+    check_every: int = 0,
 ) -> SFTOutcome:
-    """Train `student.model` in place on (problem, target completion text) pairs."""
+    """Train `student.model` in place on (problem, target completion text) pairs.
+
+    With `stop_when` and `check_every` > 0, `stop_when(step)` is asked every `check_every` steps
+    and training ends at the first True: a warm start stopped at a measured skill level rather
+    than a step count, which library versions and CPUs shift."""
     if not examples:
         raise ValueError("sft needs at least one example")
     start = time.perf_counter()
@@ -76,6 +82,8 @@ def sft(
         def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001, D102
             if on_progress:
                 on_progress(state.global_step, settings.steps)
+            if stop_when and check_every > 0 and state.global_step % check_every == 0 and stop_when(state.global_step):
+                control.should_training_stop = True
 
     model = student.model
     was_training = model.training
