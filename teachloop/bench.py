@@ -49,6 +49,10 @@ Design of the default (tiny student) benchmark, calibrated on the 2-core CPU:
   Measured with exact match on one warm start (2026-11-25, 4 seeds, random): 200 steps at lr 5e-5
   gained random +1.7 ± 1.8 points, lr 1e-4 lost 6.3 ± 3.9, 400 steps at lr 3e-5 gained +7.2 ± 3.6
   (3e-4 collapsed the student within 75 steps: 20-35 % -> 2-4 %).
+- Recorded (benchmarks/results/bench-arithmetic-tiny-8seeds.md, 7 strategies x 8 seeds, ~50 min
+  with --jobs 2): random gains +12.8 ± 3.1 points held-out on the targeted skills, but only
+  +1.1 ± 1.7 on OOD (one term more): what GRPO teaches this student barely transfers to longer
+  expressions, so OOD differences between strategies are small whichever way they go.
 - GRPO itself is not bit-reproducible across machines and library versions either: compare
   strategies within one results file, whose runs share the start, the seeds and the versions.
 - Eval: 500 held-out problems per skill (not 1,000: the one-digit levels are finite, 1,000 three-term
