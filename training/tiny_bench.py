@@ -53,7 +53,14 @@ from pydantic import Field
 from skills.records import Problem, Record
 from training.quiet import quiet
 from training.sft import SFTSettings, sft
-from training.student import Student, build_char_tokenizer, build_tiny_model, default_cache_dir, save_student
+from training.student import (
+    Student,
+    StudentError,
+    build_char_tokenizer,
+    build_tiny_model,
+    default_cache_dir,
+    save_student,
+)
 
 _NUMBER_RE = re.compile(r"\d+")
 TINY_VIEW_VERSION = "lsd-v1"
@@ -246,7 +253,7 @@ def warm_tiny_student(
         )
     if settings.stop_accuracy is not None and not (checks and checks[-1]["accuracy"] >= settings.stop_accuracy):
         shutil.rmtree(work, ignore_errors=True)
-        raise RuntimeError(
+        raise StudentError(
             f"the tiny student's SFT reached only {checks[-1]['accuracy'] if checks else 0:.1%} calibration accuracy in "
             f"{settings.sft.steps} steps (stop_accuracy {settings.stop_accuracy:.0%}): raise sft.steps or lower stop_accuracy"
         )
