@@ -78,8 +78,7 @@ class StrategyContext:
     used_texts: set[str] = field(default_factory=set)
 
     def levels(self, skill_id: str) -> list[int]:
-        s = self.graph.skills[skill_id]
-        return list(range(s.min_level, s.max_level + 1))
+        return self.graph.skills[skill_id].training_levels
 
     def arms(self) -> list[Arm]:
         return [(s, lv) for s in self.skills for lv in self.levels(s)]

@@ -52,6 +52,10 @@ class Skill(Record):
     def trainable(self) -> bool:
         return self.kind == "skill"
 
+    @property
+    def training_levels(self) -> list[int]:
+        return list(range(self.min_level, self.max_level + 1))
+
 
 class Problem(Record):
     """One verifiable problem. The id is a hash of its content, so duplicates collide."""
@@ -205,6 +209,14 @@ class RoundResult(Record):
     teacher_cost: TeacherCost = Field(default_factory=TeacherCost)
     wall_time: dict[str, float] = Field(default_factory=dict, description="Seconds per phase.")
     new_skills: list[str] = Field(default_factory=list)
+
+    @property
+    def rejected_total(self) -> int:
+        return sum(sum(v.values()) for v in self.rejected_per_action.values())
+
+    def accepted_text(self) -> str:
+        """Accepted problems per action, e.g. "create 5, simplify 2"."""
+        return ", ".join(f"{k} {v}" for k, v in sorted(self.accepted_per_action.items()))
 
     def cost_text(self) -> str:
         """The teacher's cost in one line, per accepted problem where any were (round table,

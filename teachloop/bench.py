@@ -282,14 +282,9 @@ def eval_sets(env: Any, cfg: BenchConfig) -> tuple[list[Problem], list[Problem],
 def probe_set(env: Any, graph: Any, cfg: BenchConfig) -> list[Problem]:
     """The teacher's diagnostic set: fresh generated problems over each skill's training levels,
     the same for every run, disjoint from the eval sets."""
-    out: list[Problem] = []
-    for sid in cfg.skills:
-        s = graph.skills[sid]
-        levels = list(range(s.min_level, s.max_level + 1))
-        for i, lv in enumerate(levels):
-            k = cfg.probe_per_skill // len(levels) + (1 if i < cfg.probe_per_skill % len(levels) else 0)
-            out += env.generate(sid, lv, k, random.Random(f"bench-probe/{sid}/{lv}"))
-    return out
+    from environments.base import generate_over_levels
+
+    return [p for sid in cfg.skills for p in generate_over_levels(env, graph.skills[sid], cfg.probe_per_skill, "bench-probe")]
 
 
 def resolve_student(cfg: BenchConfig, env: Any, log: Log) -> tuple[str, bool, dict[str, Any]]:
@@ -734,10 +729,9 @@ def _setup_line(cfg: BenchConfig, meta: dict[str, Any]) -> str:
     warm = meta.get("warm_start") or {}
     checks = warm.get("calibration") or []
     steps = (warm.get("stats") or {}).get("steps")
-    if checks:
+    if checks:  # only a stop-rule warm start records checks
         start = (f"warm start: SFT stopped at step {checks[-1]['step']}, where the stop skills' calibration accuracy "
-                 f"reached {100 * checks[-1]['accuracy']:.1f} % (rule: ≥ {100 * cfg.tiny.stop_accuracy:.0f} %)"
-                 if cfg.tiny.stop_accuracy else f"warm start: SFT {steps:.0f} steps")
+                 f"reached {100 * checks[-1]['accuracy']:.1f} % (rule: ≥ {100 * cfg.tiny.stop_accuracy:.0f} %)")
     elif steps:
         start = f"warm start: SFT {steps:.0f} steps"
     else:
@@ -894,7 +888,8 @@ def merge_results(paths: Sequence[Path]) -> BenchResult:
     results = [load_result(p) for p in paths]
     first, base = results[0], results[0].config.model_dump(mode="json", exclude=_MERGE_FREE)
     seeds: list[int] = []
-    for path, res in zip(paths, results, strict=True):
+    own_seeds = [sorted({r.seed for r in res.runs}) for res in results]
+    for path, res, own in zip(paths, results, own_seeds, strict=True):
         cfg = res.config.model_dump(mode="json", exclude=_MERGE_FREE)
         diff = sorted(k for k in base if cfg.get(k) != base[k])
         if diff:
@@ -903,7 +898,6 @@ def merge_results(paths: Sequence[Path]) -> BenchResult:
             raise ConfigError(f"--merge: {path} starts from another student (start accuracy differs)")
         if res.meta.get("versions") != first.meta.get("versions"):
             raise ConfigError(f"--merge: {path} was run with other library versions")
-        own = sorted({r.seed for r in res.runs})
         if set(own) & set(seeds):
             raise ConfigError(f"--merge: {path} repeats seed(s) {', '.join(map(str, sorted(set(own) & set(seeds))))}")
         seeds += own
@@ -915,9 +909,9 @@ def merge_results(paths: Sequence[Path]) -> BenchResult:
     meta["date"] = ", ".join(dict.fromkeys(str(r.meta.get("date", "")) for r in results))
     meta["seconds"] = round(sum(float(r.meta.get("seconds", 0.0)) for r in results), 1)
     meta["merged_from"] = [
-        {"file": Path(p).name, "date": r.meta.get("date"), "seeds": sorted({x.seed for x in r.runs}),
+        {"file": Path(p).name, "date": r.meta.get("date"), "seeds": own,
          "machine": r.meta.get("machine"), "git_commit": r.meta.get("git_commit"), "command": r.meta.get("command")}
-        for p, r in zip(paths, results, strict=True)
+        for p, r, own in zip(paths, results, own_seeds, strict=True)
     ]
     runs = [run for r in results for run in r.runs]
     order = {name: i for i, name in enumerate(config.strategy_names())}

@@ -312,9 +312,7 @@ def round_table(result: RoundResult, graph: SkillGraph) -> Table:
         ds = "" if d is None else (f"[green]+{d:.0%}[/green]" if d > 0 else (f"[red]{d:.0%}[/red]" if d < 0 else "0%"))
         o = ood.get(s.id)
         t.add_row(s.id + (" [cyan](new)[/cyan]" if s.id in result.new_skills else ""), f"{fb} → {fa}", ds, f"{o.accuracy:.0%}" if o else "–", str(result.problems_per_skill.get(s.id, 0)))
-    acts = ", ".join(f"{k} {v}" for k, v in sorted(result.accepted_per_action.items()))
-    rej = sum(sum(v.values()) for v in result.rejected_per_action.values())
     t.add_section()
-    t.add_row("[bold]teacher[/bold]", f"accepted: {acts}", "", "", f"rejected {rej}")
+    t.add_row("[bold]teacher[/bold]", f"accepted: {result.accepted_text()}", "", "", f"rejected {result.rejected_total}")
     t.add_row("[bold]teacher cost[/bold]", escape(result.cost_text()), "", "", "")
     return t

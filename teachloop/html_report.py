@@ -105,7 +105,7 @@ def _img(fig: Figure) -> str:
 def _summary(rd: RunDir, last: SkillGraphSnapshot, results: list[RoundResult], config: str) -> str:
     rep = last.report
     n_acc = sum(sum(r.accepted_per_action.values()) for r in results)
-    n_rej = sum(sum(sum(v.values()) for v in r.rejected_per_action.values()) for r in results)
+    n_rej = sum(r.rejected_total for r in results)
     tokens = sum(r.teacher_cost.prompt_tokens + r.teacher_cost.completion_tokens for r in results)
     secs = sum(r.teacher_cost.seconds for r in results)
     items = [
@@ -360,7 +360,7 @@ def _actions_figure(results: list[RoundResult], actions: list[str]) -> Figure:
         vals = np.array([r.accepted_per_action.get(a, 0) for r in results], dtype=float)
         ax.bar(xs - 0.2, vals, 0.4, bottom=bottom, color=palette(i), label=f"{a} accepted")
         bottom += vals
-    rej = np.array([sum(sum(v.values()) for v in r.rejected_per_action.values()) for r in results], dtype=float)
+    rej = np.array([r.rejected_total for r in results], dtype=float)
     ax.bar(xs + 0.2, rej, 0.4, color="#d0d7de", hatch="//", edgecolor="#8c959f", label="rejected (all actions)")
     ax.set_xticks(xs, [str(int(x)) for x in xs])
     ax.set_xlabel("round")

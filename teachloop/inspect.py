@@ -111,9 +111,10 @@ def _teacher_line(rd: RunDir, round: int) -> Text | None:
     result = next((r for r in read_jsonl(rd.rounds, RoundResult) if r.round == round), None)
     if result is None:
         return None
-    acts = ", ".join(f"{k} {v}" for k, v in sorted(result.accepted_per_action.items())) or "nothing accepted"
-    rej = sum(sum(v.values()) for v in result.rejected_per_action.values())
-    return Text.assemble(("Teacher", "bold"), f" in round {round}: accepted {acts}; rejected {rej}; cost: {result.cost_text()}")
+    acts = result.accepted_text() or "nothing accepted"
+    return Text.assemble(
+        ("Teacher", "bold"), f" in round {round}: accepted {acts}; rejected {result.rejected_total}; cost: {result.cost_text()}"
+    )
 
 
 def _bar(mean: float, style: str) -> Text:

@@ -299,7 +299,7 @@ def _release(trainer: Any, model: Any) -> None:
     collection also lets the caching allocator hand the memory back, so it stays there."""
     import torch
 
-    optimizer = getattr(trainer, "optimizer", None) if trainer is not None else None
+    optimizer = getattr(trainer, "optimizer", None)
     inner = getattr(optimizer, "optimizer", optimizer)
     if inner is not None and hasattr(inner, "state"):
         inner.state.clear()
