@@ -1,10 +1,10 @@
 """Teacher-model strings: one string picks the backend.
 
-    procedural                     the environment's generators (no LLM)
-    openai:MODEL                   the OpenAI API (key from OPENAI_API_KEY or teacher.api_key_env)
-    http(s)://HOST:PORT/v1[#MODEL] any OpenAI-compatible server (vllm serve, llama.cpp, transformers serve, Ollama)
-    vllm:MODEL                     vLLM in-process (GPU)
-    hf:PATH_OR_ID                  transformers in-process
+procedural                     the environment's generators (no LLM)
+openai:MODEL                   the OpenAI API (key from OPENAI_API_KEY or teacher.api_key_env)
+http(s)://HOST:PORT/v1[#MODEL] any OpenAI-compatible server (vllm serve, llama.cpp, transformers serve, Ollama)
+vllm:MODEL                     vLLM in-process (GPU)
+hf:PATH_OR_ID                  transformers in-process
 """
 
 from __future__ import annotations
@@ -45,6 +45,4 @@ def parse_teacher_spec(spec: str, model: str | None = None) -> TeacherSpec:
     kind, sep, rest = s.partition(":")
     if sep and kind in ("openai", "vllm", "hf") and rest:
         return TeacherSpec(kind=kind, target=rest)  # type: ignore[arg-type]
-    raise ValueError(
-        f"unknown teacher '{spec}' (use one of: {', '.join(EXAMPLES.values())})"
-    )
+    raise ValueError(f"unknown teacher '{spec}' (use one of: {', '.join(EXAMPLES.values())})")

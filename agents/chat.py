@@ -50,9 +50,18 @@ def extract_json(text: str) -> Any:
 class OpenAIChat:
     """Any OpenAI-compatible server (OpenAI, vllm serve, llama.cpp, transformers serve, Ollama)."""
 
-    def __init__(self, base_url: str | None, model: str | None, *, api_key_env: str = "OPENAI_API_KEY",
-                 require_key: bool = False, temperature: float = 0.7, max_tokens: int = 1024,
-                 timeout_s: float = 60.0, retries: int = 3):
+    def __init__(
+        self,
+        base_url: str | None,
+        model: str | None,
+        *,
+        api_key_env: str = "OPENAI_API_KEY",
+        require_key: bool = False,
+        temperature: float = 0.7,
+        max_tokens: int = 1024,
+        timeout_s: float = 60.0,
+        retries: int = 3,
+    ):
         import openai
 
         key = os.environ.get(api_key_env)
@@ -92,7 +101,10 @@ class OpenAIChat:
                 try:
                     resp = self.client.chat.completions.create(
                         **kw,
-                        response_format={"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema(), "strict": False}},
+                        response_format={
+                            "type": "json_schema",
+                            "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema(), "strict": False},
+                        },
                     )
                 except o.BadRequestError:
                     self._schema_ok = False  # the server has no structured output: ask for text
@@ -109,7 +121,9 @@ class OpenAIChat:
         choice = resp.choices[0] if resp.choices else None
         text = (choice.message.content or "") if choice else ""
         usage = resp.usage
-        return ChatResult(text=text, prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0, completion_tokens=getattr(usage, "completion_tokens", 0) or 0)
+        return ChatResult(
+            text=text, prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0, completion_tokens=getattr(usage, "completion_tokens", 0) or 0
+        )
 
 
 class HFChat:
@@ -139,8 +153,11 @@ class HFChat:
                 torch.manual_seed(seed)
             ids = self.tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
             out = self.model.generate(
-                **ids, max_new_tokens=self.max_tokens, do_sample=self.temperature > 0,
-                temperature=self.temperature or None, pad_token_id=self.tok.pad_token_id or self.tok.eos_token_id,
+                **ids,
+                max_new_tokens=self.max_tokens,
+                do_sample=self.temperature > 0,
+                temperature=self.temperature or None,
+                pad_token_id=self.tok.pad_token_id or self.tok.eos_token_id,
             )
             n_in = ids["input_ids"].shape[1]
             text = self.tok.decode(out[0, n_in:], skip_special_tokens=True)
@@ -166,4 +183,6 @@ class VLLMChat:
         params = self._SamplingParams(temperature=self.temperature, max_tokens=self.max_tokens, seed=seed)
         with self._lock:
             out = self.llm.chat(messages, params, use_tqdm=False)[0]
-        return ChatResult(text=out.outputs[0].text, prompt_tokens=len(out.prompt_token_ids or []), completion_tokens=len(out.outputs[0].token_ids))
+        return ChatResult(
+            text=out.outputs[0].text, prompt_tokens=len(out.prompt_token_ids or []), completion_tokens=len(out.outputs[0].token_ids)
+        )

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from skills.records import Action, Problem, Record, Skill, TeacherCost
+from teachloop.skills.records import Action, Problem, Record, Skill, TeacherCost
 
 
 class Draft(Record):

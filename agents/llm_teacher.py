@@ -10,9 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from agents.chat import ChatBackend, extract_json
-from agents.drafts import AuthorRequest, AuthorResponse, DiscoverRequest, DiscoverResponse, Draft, SubSkillProposal
-from skills.records import TeacherCost
+from teachloop.agents.chat import ChatBackend, extract_json
+from teachloop.agents.drafts import AuthorRequest, AuthorResponse, DiscoverRequest, DiscoverResponse, Draft, SubSkillProposal
+from teachloop.skills.records import TeacherCost
 
 SYSTEM = (
     "You are a teacher who writes practice problems for a student model trained by reinforcement "
@@ -72,8 +72,13 @@ class LLMTeacher:
         if req.sources:
             parts.append("Source problems:\n" + "\n".join(f"- spec={json.dumps(p.spec)} answer={p.answer}" for p in req.sources[:6]))
         if req.exemplars:
-            parts.append("Recent student failures:\n" + "\n".join(
-                f"- {e.get('prompt', '')!r}: student said {e.get('student_answer', '')!r}, expected {e.get('expected', '')}" for e in req.exemplars[:3]))
+            parts.append(
+                "Recent student failures:\n"
+                + "\n".join(
+                    f"- {e.get('prompt', '')!r}: student said {e.get('student_answer', '')!r}, expected {e.get('expected', '')}"
+                    for e in req.exemplars[:3]
+                )
+            )
         if req.report_text:
             parts.append("Student state:\n" + req.report_text[:1500])
         parts.append('Reply as JSON: {"problems": [{"spec": {...}, "answer": "...", "prompt": null}]}')
@@ -92,8 +97,15 @@ class LLMTeacher:
         for it in items[:n]:
             try:
                 d = DraftOut.model_validate(it)
-                drafts.append(Draft(spec=d.spec, answer=d.answer, prompt=d.prompt or None, difficulty=req.difficulty,
-                                    parent_id=req.sources[len(drafts) % len(req.sources)].id if req.sources else None))
+                drafts.append(
+                    Draft(
+                        spec=d.spec,
+                        answer=d.answer,
+                        prompt=d.prompt or None,
+                        difficulty=req.difficulty,
+                        parent_id=req.sources[len(drafts) % len(req.sources)].id if req.sources else None,
+                    )
+                )
             except ValidationError:
                 bad += 1
         return res, drafts, bad
@@ -124,6 +136,8 @@ class LLMTeacher:
         if not out.feature or out.feature not in request.features:
             return DiscoverResponse(cost=_cost([res]))
         return DiscoverResponse(
-            proposal=SubSkillProposal(feature=out.feature, name=out.name or f"{request.skill.name} ({out.feature})", description=out.description),
+            proposal=SubSkillProposal(
+                feature=out.feature, name=out.name or f"{request.skill.name} ({out.feature})", description=out.description
+            ),
             cost=_cost([res]),
         )

@@ -28,9 +28,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from skills.graph import SkillGraph
-from skills.records import Attempt, PlanItem, Record, Skill, TeachingPlan
-from skills.report import WeaknessReport
+from teachloop.skills.graph import SkillGraph
+from teachloop.skills.records import Attempt, PlanItem, Record, Skill, TeachingPlan
+from teachloop.skills.report import WeaknessReport
 
 PolicyName = Literal["skill-tree", "skill-list", "open-ended"]
 POLICIES: tuple[str, ...] = ("skill-tree", "skill-list", "open-ended")
@@ -43,11 +43,15 @@ class PlanConfig(Record):
     solved_pass_rate: float = Field(default=0.7, description="Rollout pass rate above which a problem is escalated.")
     explore_share: float = Field(default=0.25, ge=0, le=1, description="Share of target slots for exploration (skill-tree).")
     ready_mastery: float = Field(
-        default=0.5, gt=0, le=1,
+        default=0.5,
+        gt=0,
+        le=1,
         description="skill-tree: requirement mastery at which a blocked skill counts as fully ready; below it, readiness falls linearly.",
     )
     min_score: float = Field(
-        default=0.05, ge=0, le=1,
+        default=0.05,
+        ge=0,
+        le=1,
         description="skill-tree: readiness × learnability below which a skill is not taught (unless nothing scores higher).",
     )
     discover_after_rounds: int = Field(default=1, ge=0, description="Rounds a skill must stay weak before a sub-skill is sought.")
@@ -66,9 +70,7 @@ def _split(total: int, parts: int) -> list[int]:
     return [base + (i < extra) for i in range(parts)]
 
 
-def _items_for_skill(
-    skill: Skill, budget: int, level: int, attempts: list[Attempt], cfg: PlanConfig, rationale: str
-) -> list[PlanItem]:
+def _items_for_skill(skill: Skill, budget: int, level: int, attempts: list[Attempt], cfg: PlanConfig, rationale: str) -> list[PlanItem]:
     """CLPO-style restructuring of the skill's last-round problems, or fresh ones."""
     if budget <= 0:
         return []
@@ -87,7 +89,11 @@ def _items_for_skill(
             d = {"simplify": max(skill.min_level, level - 1), "diversify": level, "escalate": min(skill.max_level, level + 1)}[mode]
             items.append(
                 PlanItem(
-                    skill_id=skill.id, action=mode, budget=share, difficulty=d, source_problem_ids=ids,
+                    skill_id=skill.id,
+                    action=mode,
+                    budget=share,
+                    difficulty=d,
+                    source_problem_ids=ids,
                     rationale=f"{rationale}; {len(ids)} problems at pass rate for {mode}",
                 )
             )
@@ -145,7 +151,8 @@ def make_plan(
 
     items: list[PlanItem] = []
     budgets = (
-        _split_by_weight(cfg.problems_per_round, [weights[s] for s, _ in targets]) if weights and len(weights) == len(targets)
+        _split_by_weight(cfg.problems_per_round, [weights[s] for s, _ in targets])
+        if weights and len(weights) == len(targets)
         else _split(cfg.problems_per_round, max(1, len(targets)))
     )
     for (sid, why), budget in zip(targets, budgets):
@@ -154,7 +161,9 @@ def make_plan(
         skill = trainable[sid]
         level = teaching_level(skill, mean(sid))
         if sid in report.mastered and not by_skill.get(sid):
-            items.append(PlanItem(skill_id=sid, action="escalate", budget=budget, difficulty=min(skill.max_level, level + 1), rationale=why))
+            items.append(
+                PlanItem(skill_id=sid, action="escalate", budget=budget, difficulty=min(skill.max_level, level + 1), rationale=why)
+            )
             continue
         items += _items_for_skill(skill, budget, level, by_skill.get(sid, []), cfg, why)
 

@@ -38,10 +38,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from skills.graph import SkillGraph
-from skills.mastery import MasteryConfig, MasteryTracker
-from skills.records import Attempt, Problem, SkillEval
-from skills.report import WeaknessReport, build_weakness_report
+from teachloop.skills.graph import SkillGraph
+from teachloop.skills.mastery import MasteryConfig, MasteryTracker
+from teachloop.skills.records import Attempt, Problem, SkillEval, is_correct
+from teachloop.skills.report import WeaknessReport, build_weakness_report
 
 Arm = tuple[str, int]  # (skill id, level)
 
@@ -103,11 +103,9 @@ class CurriculumStrategy(Protocol):
         """A diagnostic evaluation (per-skill accuracy and the answers), for strategies that read one."""
         ...
 
-    def state_dict(self) -> dict[str, Any]:
-        ...
+    def state_dict(self) -> dict[str, Any]: ...
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        ...
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -471,14 +469,12 @@ class VarianceStrategy(_Base):
     def observe(self, attempts: Sequence[Attempt]) -> None:
         for arm, group in _arm_stats(attempts, self._arm).items():
             rewards = [r for a in group for r in a.rewards]
-            p = sum(r >= 1.0 for r in rewards) / len(rewards)
+            p = sum(map(is_correct, rewards)) / len(rewards)
             old = self.pass_rate.get(arm)
             self.pass_rate[arm] = p if old is None else (1 - self.ema) * old + self.ema * p
         problems = getattr(self, "_problems", {})
         self._bank = [
-            (a.reward_variance, problems[a.problem_id].model_dump())
-            for a in attempts
-            if a.problem_id in problems and a.reward_variance > 0
+            (a.reward_variance, problems[a.problem_id].model_dump()) for a in attempts if a.problem_id in problems and a.reward_variance > 0
         ]
 
     def state_dict(self) -> dict[str, Any]:
@@ -515,7 +511,7 @@ class TeacherStrategy(_Base):
         checkpoint_path: Any = None,
     ):
         super().__init__()
-        from agents.teacher import TeacherAgent, TeacherConfig
+        from teachloop.agents.teacher import TeacherAgent, TeacherConfig
 
         self.config = config if config is not None else TeacherConfig()
         self.agent = TeacherAgent(self.config, checkpoint_path=checkpoint_path)
@@ -549,9 +545,9 @@ class TeacherStrategy(_Base):
         return report
 
     def next_batch(self, ctx: StrategyContext, n: int, rng: random.Random) -> list[Problem]:
-        from agents.policies import PlanConfig
-        from agents.teacher import TeachingContext, normalise_text
-        from agents.teacher_models import ProceduralTeacher
+        from teachloop.agents.policies import PlanConfig
+        from teachloop.agents.teacher import TeachingContext, normalise_text
+        from teachloop.agents.teacher_models import ProceduralTeacher
 
         if self.model is None:
             self.model = ProceduralTeacher(ctx.env)
@@ -562,9 +558,17 @@ class TeacherStrategy(_Base):
         problems = dict(ctx.problems)
         problems.update(self.last_batch)
         tctx = TeachingContext(
-            env=ctx.env, graph=ctx.graph, report=self.report, model=self.model, round=ctx.round,
-            last_train=self.last_train, eval_attempts=self.eval_attempts, problems=problems,
-            used_texts=ctx.used_texts, eval_keys=ctx.eval_keys, eval_texts=ctx.eval_texts,
+            env=ctx.env,
+            graph=ctx.graph,
+            report=self.report,
+            model=self.model,
+            round=ctx.round,
+            last_train=self.last_train,
+            eval_attempts=self.eval_attempts,
+            problems=problems,
+            used_texts=ctx.used_texts,
+            eval_keys=ctx.eval_keys,
+            eval_texts=ctx.eval_texts,
         )
         batch, cost, new_skills = self.agent.teach(tctx)
         self.cost["prompt_tokens"] += cost.prompt_tokens

@@ -23,11 +23,11 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
 from pydantic import Field, ValidationError
 
-from agents.drafts import AuthorRequest, DiscoverRequest, Draft
-from agents.policies import PlanConfig, make_plan
-from agents.teacher_models import TeacherModel, stable_rng
-from skills.graph import SkillGraph
-from skills.records import (
+from teachloop.agents.drafts import AuthorRequest, DiscoverRequest, Draft
+from teachloop.agents.policies import PlanConfig, make_plan
+from teachloop.agents.teacher_models import TeacherModel, stable_rng
+from teachloop.skills.graph import SkillGraph
+from teachloop.skills.records import (
     Attempt,
     CurriculumBatch,
     PlanItem,
@@ -37,8 +37,9 @@ from skills.records import (
     Skill,
     TeacherCost,
     TeachingPlan,
+    is_correct,
 )
-from skills.report import WeaknessReport
+from teachloop.skills.report import WeaknessReport
 
 
 class TeachingFailed(RuntimeError):
@@ -124,7 +125,16 @@ class TeacherAgent:
     def _plan(self, ctx: TeachingContext):
         def plan(state: TeacherState) -> TeacherState:
             p = ctx.fixed_plan or make_plan(self.config.policy, ctx.report, ctx.graph, ctx.last_train, self.config.plan, ctx.round)
-            return {"plan": p.model_dump(), "cursor": 0, "tries": {}, "accepted": [], "rejected": [], "pending": [], "cost": TeacherCost().model_dump(), "new_skills": []}
+            return {
+                "plan": p.model_dump(),
+                "cursor": 0,
+                "tries": {},
+                "accepted": [],
+                "rejected": [],
+                "pending": [],
+                "cost": TeacherCost().model_dump(),
+                "new_skills": [],
+            }
 
         return plan
 
@@ -166,13 +176,21 @@ class TeacherAgent:
                     ctx.graph.add_skill(accepted)
                 except ValueError as e:
                     rejected.append(
-                        Rejected(draft=resp.proposal.model_dump(), skill_id=skill.id, action="discover", reason="off_skill", detail=str(e)).model_dump()
+                        Rejected(
+                            draft=resp.proposal.model_dump(), skill_id=skill.id, action="discover", reason="off_skill", detail=str(e)
+                        ).model_dump()
                     )
                     continue
                 new_skills.append(accepted.model_dump())
                 if self.config.discover_budget:
                     out.append(
-                        PlanItem(skill_id=accepted.id, action="create", budget=self.config.discover_budget, difficulty=skill.min_level, rationale=f"new sub-skill of {skill.id}")
+                        PlanItem(
+                            skill_id=accepted.id,
+                            action="create",
+                            budget=self.config.discover_budget,
+                            difficulty=skill.min_level,
+                            rationale=f"new sub-skill of {skill.id}",
+                        )
                     )
             plan = TeachingPlan(items=out, policy=state["plan"]["policy"])
             # The record of what was planned keeps the discover actions that produced skills.
@@ -185,7 +203,7 @@ class TeacherAgent:
         for a in ctx.eval_attempts:
             if a.skill_id != skill.id or a.problem_id not in ctx.problems:
                 continue
-            (passed if a.pass_rate >= 1.0 else failed).append(ctx.problems[a.problem_id].spec)
+            (passed if is_correct(a.pass_rate) else failed).append(ctx.problems[a.problem_id].spec)
         fc: Counter[str] = Counter()
         sc: Counter[str] = Counter()
         for s in failed:
@@ -237,7 +255,16 @@ class TeacherAgent:
             pending = [{"draft": d.model_dump(), "_item": i} for d in resp.drafts]
             rejected = list(state.get("rejected", []))
             for _ in range(resp.unparsable):
-                rejected.append(Rejected(draft={}, skill_id=skill.id, action=item.action, reason="unparsable", detail="teacher output did not parse as a draft").model_dump() | {"_item": i})
+                rejected.append(
+                    Rejected(
+                        draft={},
+                        skill_id=skill.id,
+                        action=item.action,
+                        reason="unparsable",
+                        detail="teacher output did not parse as a draft",
+                    ).model_dump()
+                    | {"_item": i}
+                )
             return {"pending": pending, "cost": cost.model_dump(), "rejected": rejected}
 
         return author
@@ -272,7 +299,9 @@ class TeacherAgent:
 
         return verify
 
-    def _check(self, ctx: TeachingContext, item: PlanItem, raw: dict, teacher: str, batch_keys: set[str], batch_texts: set[str]) -> Problem | Rejected:
+    def _check(
+        self, ctx: TeachingContext, item: PlanItem, raw: dict, teacher: str, batch_keys: set[str], batch_texts: set[str]
+    ) -> Problem | Rejected:
         def reject(reason: str, detail: str) -> Rejected:
             return Rejected(draft=raw, skill_id=item.skill_id, action=item.action, reason=reason, detail=detail)  # type: ignore[arg-type]
 

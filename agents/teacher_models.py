@@ -7,8 +7,8 @@ import random
 import zlib
 from typing import Any, Protocol, runtime_checkable
 
-from agents.drafts import AuthorRequest, AuthorResponse, DiscoverRequest, DiscoverResponse, Draft, SubSkillProposal
-from skills.records import Problem
+from teachloop.agents.drafts import AuthorRequest, AuthorResponse, DiscoverRequest, DiscoverResponse, Draft, SubSkillProposal
+from teachloop.skills.records import Problem
 
 
 def stable_rng(*parts: Any) -> random.Random:
@@ -97,7 +97,7 @@ class FallbackTeacher:
         self.name = primary.name
 
     def author(self, request: AuthorRequest) -> AuthorResponse:
-        from agents.chat import TeacherUnavailable
+        from teachloop.agents.chat import TeacherUnavailable
 
         try:
             return self.primary.author(request)
@@ -107,7 +107,7 @@ class FallbackTeacher:
             return resp
 
     def discover(self, request: DiscoverRequest) -> DiscoverResponse:
-        from agents.chat import TeacherUnavailable
+        from teachloop.agents.chat import TeacherUnavailable
 
         try:
             return self.primary.discover(request)

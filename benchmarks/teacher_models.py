@@ -30,15 +30,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents.chat import OpenAIChat  # noqa: E402
-from agents.llm_teacher import LLMTeacher  # noqa: E402
-from agents.teacher import TeacherAgent, TeacherConfig, TeachingContext, normalise_text  # noqa: E402
-from agents.teacher_models import ProceduralTeacher  # noqa: E402
-from environments import get_environment  # noqa: E402
-from skills.graph import SkillGraph  # noqa: E402
-from skills.mastery import MasteryTracker  # noqa: E402
-from skills.records import PlanItem, SkillEval, TeachingPlan  # noqa: E402
-from skills.report import build_weakness_report  # noqa: E402
+from teachloop.agents.chat import OpenAIChat  # noqa: E402
+from teachloop.agents.llm_teacher import LLMTeacher  # noqa: E402
+from teachloop.agents.teacher import TeacherAgent, TeacherConfig, TeachingContext, normalise_text  # noqa: E402
+from teachloop.agents.teacher_models import ProceduralTeacher  # noqa: E402
+from teachloop.environments import get_environment  # noqa: E402
+from teachloop.skills.graph import SkillGraph  # noqa: E402
+from teachloop.skills.mastery import MasteryTracker  # noqa: E402
+from teachloop.skills.records import PlanItem, SkillEval, TeachingPlan  # noqa: E402
+from teachloop.skills.report import build_weakness_report  # noqa: E402
 
 SKILLS = [("add.1digit", 1), ("sub.1digit", 1), ("add.2digit", 2)]
 ACTIONS = ["create", "simplify", "diversify", "escalate"]
@@ -56,8 +56,13 @@ def start_server(model_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str
     hub = tempfile.mkdtemp(prefix="hf-hub-")  # an existing HF_HUB_CACHE, or /v1/models answers 500
     env = os.environ | {"HF_HUB_CACHE": hub, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     t0 = time.perf_counter()
-    proc = subprocess.Popen([str(exe), "serve", str(model_dir), "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"],
-                            stdout=open(log_path, "w"), stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(exe), "serve", str(model_dir), "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"],
+        stdout=open(log_path, "w"),
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     while time.perf_counter() - t0 < 180:
         if proc.poll() is not None:
@@ -92,8 +97,17 @@ def fixed_world(budget: int):
 
 def measure(name: str, model, budget: int, retries: int) -> dict:
     env, graph, report, sources, plan, eval_texts = fixed_world(budget)
-    ctx = TeachingContext(env=env, graph=graph, report=report, model=model, round=1, problems=sources,
-                          eval_keys=env.eval_keys(), eval_texts=eval_texts, fixed_plan=plan)
+    ctx = TeachingContext(
+        env=env,
+        graph=graph,
+        report=report,
+        model=model,
+        round=1,
+        problems=sources,
+        eval_keys=env.eval_keys(),
+        eval_texts=eval_texts,
+        fixed_plan=plan,
+    )
     t0 = time.perf_counter()
     batch, cost, _ = TeacherAgent(TeacherConfig(max_retries=retries)).teach(ctx)
     wall = time.perf_counter() - t0
@@ -103,10 +117,18 @@ def measure(name: str, model, budget: int, retries: int) -> dict:
     per_action = {a: {"asked": budget * len(SKILLS), "accepted": acc.get(a, 0), "rejected": rej.get(a, 0)} for a in ACTIONS}
     drafts = len(batch.problems) + len(batch.rejected)
     return {
-        "teacher": name, "accepted": len(batch.problems), "rejected": len(batch.rejected), "drafts": drafts,
-        "acceptance": len(batch.problems) / drafts if drafts else 0.0, "reasons": dict(reasons), "per_action": per_action,
-        "seconds": wall, "s_per_accepted": wall / len(batch.problems) if batch.problems else None,
-        "requests": cost.requests, "prompt_tokens": cost.prompt_tokens, "completion_tokens": cost.completion_tokens,
+        "teacher": name,
+        "accepted": len(batch.problems),
+        "rejected": len(batch.rejected),
+        "drafts": drafts,
+        "acceptance": len(batch.problems) / drafts if drafts else 0.0,
+        "reasons": dict(reasons),
+        "per_action": per_action,
+        "seconds": wall,
+        "s_per_accepted": wall / len(batch.problems) if batch.problems else None,
+        "requests": cost.requests,
+        "prompt_tokens": cost.prompt_tokens,
+        "completion_tokens": cost.completion_tokens,
         "tokens_per_accepted": (cost.prompt_tokens + cost.completion_tokens) / len(batch.problems) if batch.problems else None,
     }
 
@@ -129,11 +151,16 @@ def markdown(rows: list[dict], meta: dict) -> str:
         spa = f"{r['s_per_accepted']:.3g}" if r["s_per_accepted"] is not None else "– (none accepted)"
         tpa = f"{r['tokens_per_accepted']:.0f}" if r["tokens_per_accepted"] is not None else "–"
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(r["reasons"].items(), key=lambda kv: -kv[1])) or "–"
-        out.append(f"| {r['teacher']} | {r['accepted']} / {r['drafts']} | {100 * r['acceptance']:.0f} % | {r['seconds']:.3g} | {spa} | "
-                   f"{r['requests']} | {tpa} | {reasons} |")
+        out.append(
+            f"| {r['teacher']} | {r['accepted']} / {r['drafts']} | {100 * r['acceptance']:.0f} % | {r['seconds']:.3g} | {spa} | "
+            f"{r['requests']} | {tpa} | {reasons} |"
+        )
     if len(rows) == 2 and rows[0]["s_per_accepted"] and rows[1]["s_per_accepted"]:
-        out += ["", f"Seconds per accepted problem, {rows[1]['teacher']} ÷ {rows[0]['teacher']}: "
-                    f"**{rows[1]['s_per_accepted'] / rows[0]['s_per_accepted']:.0f}×**."]
+        out += [
+            "",
+            f"Seconds per accepted problem, {rows[1]['teacher']} ÷ {rows[0]['teacher']}: "
+            f"**{rows[1]['s_per_accepted'] / rows[0]['s_per_accepted']:.0f}×**.",
+        ]
     out += ["", "## Accepted / rejected per action", "", "| teacher | " + " | ".join(ACTIONS) + " |", "|---|" + "---|" * len(ACTIONS)]
     for r in rows:
         cells = [f"{r['per_action'][a]['accepted']} / {r['per_action'][a]['rejected']}" for a in ACTIONS]
@@ -149,7 +176,7 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true", help="Print only; do not write benchmarks/results.")
     args = ap.parse_args()
 
-    from training.student import convert_smollm2
+    from teachloop.training.student import convert_smollm2
 
     model_dir = convert_smollm2()
     rows = [measure("procedural", ProceduralTeacher(get_environment("arithmetic")), args.budget, args.retries)]
@@ -163,10 +190,12 @@ def main() -> None:
         proc.terminate()
         proc.wait(timeout=30)
     meta = {
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.platform()}, {os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.2f}",
         "command": "python benchmarks/teacher_models.py " + " ".join(sys.argv[1:]),
-        "budget": args.budget, "retries": args.retries, "llm": f"SmolLM2-135M-Instruct via `transformers serve` (CPU, fp32, 1 thread), max_tokens {args.max_tokens}, T 0.7",
+        "budget": args.budget,
+        "retries": args.retries,
+        "llm": f"SmolLM2-135M-Instruct via `transformers serve` (CPU, fp32, 1 thread), max_tokens {args.max_tokens}, T 0.7",
         "server_start_s": ready_s,
     }
     md = markdown(rows, meta)

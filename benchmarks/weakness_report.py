@@ -34,10 +34,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from skills.graph import SkillGraph  # noqa: E402
-from skills.mastery import MasteryTracker, beta_interval  # noqa: E402
-from skills.records import Attempt, Problem, Skill  # noqa: E402
-from skills.report import build_weakness_report  # noqa: E402
+from teachloop.skills.graph import SkillGraph  # noqa: E402
+from teachloop.skills.mastery import MasteryTracker, beta_interval  # noqa: E402
+from teachloop.skills.records import Attempt, Problem, Skill  # noqa: E402
+from teachloop.skills.report import build_weakness_report  # noqa: E402
 
 N_DOMAINS, TOPICS_PER_DOMAIN, SKILLS_PER_TOPIC = 10, 10, 100  # 10,000 trainable skills
 ROUNDS = 10
@@ -100,12 +100,21 @@ def ingest(ids: list[str], rounds: list[dict[str, np.ndarray]]) -> MasteryTracke
 def last_round_records(ids: list[str], cols: dict[str, np.ndarray], round: int) -> tuple[list[Attempt], dict[str, Problem]]:
     attempts, problems = [], {}
     for j, (si, ok) in enumerate(zip(cols["ev_skill"].tolist(), cols["ev_succ"].tolist())):
-        p = Problem(skill_id=ids[si], difficulty=1, prompt=f"Problem {j} of {ids[si]}: what is {si} + {j}?", answer=str(si + j), env="synthetic")
+        p = Problem(
+            skill_id=ids[si], difficulty=1, prompt=f"Problem {j} of {ids[si]}: what is {si} + {j}?", answer=str(si + j), env="synthetic"
+        )
         problems[p.id] = p
-        attempts.append(Attempt(
-            problem_id=p.id, skill_id=ids[si], round=round, phase="eval", split="heldout",
-            completions=[str(si + j) if ok else f"I think it is {si + j + 1}"], rewards=[ok],
-        ))
+        attempts.append(
+            Attempt(
+                problem_id=p.id,
+                skill_id=ids[si],
+                round=round,
+                phase="eval",
+                split="heldout",
+                completions=[str(si + j) if ok else f"I think it is {si + j + 1}"],
+                rewards=[ok],
+            )
+        )
     return attempts, problems
 
 
@@ -190,7 +199,8 @@ def main() -> None:
 
     def med(key: str) -> float:
         return statistics.median(p[key] for p in parts) * 1e3
-    when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     try:
         load = "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
     except OSError:

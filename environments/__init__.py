@@ -10,11 +10,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from environments.base import Environment
+    from teachloop.environments.base import Environment
 
 
 def _arithmetic(**kw: Any) -> Environment:
-    from environments.arithmetic import ArithmeticEnv
+    from teachloop.environments.arithmetic import ArithmeticEnv
 
     return ArithmeticEnv(**kw)
 

@@ -7,15 +7,13 @@ import random
 from collections.abc import Sequence
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from skills.records import Classification, Problem, Skill, SolveResult, Verdict
+from teachloop.skills.records import Classification, Problem, Skill, SolveResult, Verdict
 
 RewriteMode = Literal["simplify", "diversify", "escalate"]
 EvalSplit = Literal["heldout", "ood"]
 
 
-def generate_over_levels(
-    env: Environment, skill: Skill, n: int, seed: str, levels: Sequence[int] | None = None
-) -> list[Problem]:
+def generate_over_levels(env: Environment, skill: Skill, n: int, seed: str, levels: Sequence[int] | None = None) -> list[Problem]:
     """`n` fresh problems of `skill` split evenly over `levels` (default: its training levels), each
     level from its own `seed/skill/level` stream, so that a fixed set (a probe, a calibration set)
     is the same in every run and process."""

@@ -19,7 +19,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from skills.records import Skill
+from teachloop.skills.records import Skill
 
 PARENT = "parent"
 PREREQ = "prereq"

@@ -30,7 +30,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from skills.records import Attempt, Record, SkillEval
+from teachloop.skills.records import Attempt, Record, SkillEval, is_correct
 
 Phase = Literal["eval", "train"]
 M = TypeVar("M", bound=BaseModel)
@@ -44,7 +44,9 @@ class MasteryConfig(BaseModel):
     prior_alpha: float = Field(default=1.0, gt=0, description="Beta prior pseudo-successes (1, 1 = uniform).")
     prior_beta: float = Field(default=1.0, gt=0, description="Beta prior pseudo-failures.")
     decay: float = Field(
-        default=0.7, gt=0, le=1,
+        default=0.7,
+        gt=0,
+        le=1,
         description="Per-round multiplier on the pseudo-counts gathered so far (recency weighting); 1 = never forget.",
     )
     threshold: float = Field(default=0.7, gt=0, lt=1, description="Posterior mean at or above which a skill can count as mastered.")
@@ -53,7 +55,9 @@ class MasteryConfig(BaseModel):
     )
     train_weight: float = Field(default=0.5, ge=0, le=1, description="Weight of one training rollout relative to one held-out eval answer.")
     regression_drop: float = Field(
-        default=0.15, gt=0, le=1,
+        default=0.15,
+        gt=0,
+        le=1,
         description="Drop in held-out accuracy, below the best accuracy seen while mastered, that flags a regression.",
     )
     trend_window: int = Field(
@@ -137,17 +141,41 @@ class MasteryTable:
         hist = self.accuracy.T.astype(object)
         hist[np.isnan(self.accuracy.T)] = None
         rows = zip(
-            self.ids, self.alpha.tolist(), self.beta.tolist(), self.attempts.tolist(), self.successes.tolist(),
-            self.mean.tolist(), self.ci_low.tolist(), self.ci_high.tolist(), self.evidence.tolist(),
-            self.mastered.tolist(), self.trend.tolist(), self.last_seen.tolist(), hist.tolist(), self.regressed.tolist(),
+            self.ids,
+            self.alpha.tolist(),
+            self.beta.tolist(),
+            self.attempts.tolist(),
+            self.successes.tolist(),
+            self.mean.tolist(),
+            self.ci_low.tolist(),
+            self.ci_high.tolist(),
+            self.evidence.tolist(),
+            self.mastered.tolist(),
+            self.trend.tolist(),
+            self.last_seen.tolist(),
+            hist.tolist(),
+            self.regressed.tolist(),
         )
         make = _make_state
         return {
-            sid: make({
-                "skill_id": sid, "alpha": a, "beta": b, "attempts": n, "successes": s, "mean": mu,
-                "ci_low": lo, "ci_high": hi, "evidence": ev, "mastered": ms, "trend": tr,
-                "last_seen": ls if ls >= 0 else None, "history": h, "regressed": rg,
-            })
+            sid: make(
+                {
+                    "skill_id": sid,
+                    "alpha": a,
+                    "beta": b,
+                    "attempts": n,
+                    "successes": s,
+                    "mean": mu,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "evidence": ev,
+                    "mastered": ms,
+                    "trend": tr,
+                    "last_seen": ls if ls >= 0 else None,
+                    "history": h,
+                    "regressed": rg,
+                }
+            )
             for sid, a, b, n, s, mu, lo, hi, ev, ms, tr, ls, h, rg in rows
         }
 
@@ -224,8 +252,13 @@ class MasteryTracker:
         self.observe_many([skill_id], [successes], [attempts], round=round, phase=phase)
 
     def observe_many(
-        self, skill_ids: Sequence[str], successes: Sequence[float] | np.ndarray, attempts: Sequence[float] | np.ndarray,
-        *, round: int, phase: Phase,
+        self,
+        skill_ids: Sequence[str],
+        successes: Sequence[float] | np.ndarray,
+        attempts: Sequence[float] | np.ndarray,
+        *,
+        round: int,
+        phase: Phase,
     ) -> None:
         """Vectorised `observe`: one entry per skill id (ids may repeat; their counts add up)."""
         s = np.asarray(successes, dtype=float)
@@ -258,7 +291,7 @@ class MasteryTracker:
             if a.phase != "train" or not a.rewards:
                 continue
             g = groups.setdefault((a.round, a.skill_id), [0.0, 0.0])
-            g[0] += sum(r >= 1.0 for r in a.rewards)
+            g[0] += sum(map(is_correct, a.rewards))
             g[1] += len(a.rewards)
         by_round: dict[int, list[tuple[str, float, float]]] = {}
         for (rnd, sid), (s, n) in groups.items():
@@ -362,10 +395,20 @@ class MasteryTracker:
         with np.errstate(invalid="ignore"):
             regressed = latest <= peak - cfg.regression_drop + 1e-12  # False where either is NaN
         return MasteryTable(
-            ids=ids, alpha=a, beta=b, attempts=gather(self._raw_n, 0.0), successes=gather(self._raw_s, 0.0),
-            mean=mean, ci_low=lo, ci_high=hi, evidence=evidence,
+            ids=ids,
+            alpha=a,
+            beta=b,
+            attempts=gather(self._raw_n, 0.0),
+            successes=gather(self._raw_s, 0.0),
+            mean=mean,
+            ci_low=lo,
+            ci_high=hi,
+            evidence=evidence,
             mastered=self._mastered(succ, fail),
-            trend=trend, last_seen=gather(self._last_seen, -1), accuracy=acc, regressed=regressed,
+            trend=trend,
+            last_seen=gather(self._last_seen, -1),
+            accuracy=acc,
+            regressed=regressed,
         )
 
     # ------------------------------------------------------------------ persistence
@@ -505,9 +548,7 @@ def _log_beta_fn(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return _lgamma(a) + _lgamma(b) - _lgamma(a + b)
 
 
-def beta_cdf(
-    x: np.ndarray, a: np.ndarray, b: np.ndarray, log_beta: np.ndarray | None = None, tol: float = 1e-13
-) -> np.ndarray:
+def beta_cdf(x: np.ndarray, a: np.ndarray, b: np.ndarray, log_beta: np.ndarray | None = None, tol: float = 1e-13) -> np.ndarray:
     """Regularised incomplete beta I_x(a, b), vectorised (`log_beta` = log B(a, b) if known;
     `tol` = relative accuracy of the continued fraction)."""
     x, a, b = np.broadcast_arrays(np.asarray(x, float), np.asarray(a, float), np.asarray(b, float))

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 Provenance = Literal["seed", "generated", "rewritten", "escalated", "authored"]
 Action = Literal["create", "simplify", "diversify", "escalate", "discover"]
-RejectReason = Literal[
-    "wrong_answer", "off_skill", "duplicate", "eval_collision", "unparsable", "unsolvable"
-]
+RejectReason = Literal["wrong_answer", "off_skill", "duplicate", "eval_collision", "unparsable", "unsolvable"]
 
 
 class Record(BaseModel):
@@ -82,6 +81,11 @@ class Problem(Record):
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def is_correct(reward: float) -> bool:
+    """The one rule for "right": a full reward. Partial credit (a shaped training reward) never counts."""
+    return reward >= 1.0
+
+
 class Attempt(Record):
     """What the student did with one problem: its group of completions and their statistics."""
 
@@ -96,7 +100,7 @@ class Attempt(Record):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def pass_rate(self) -> float:
-        return sum(r >= 1.0 for r in self.rewards) / len(self.rewards) if self.rewards else 0.0
+        return sum(map(is_correct, self.rewards)) / len(self.rewards) if self.rewards else 0.0
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -185,6 +189,17 @@ class SkillEval(Record):
     @property
     def accuracy(self) -> float:
         return self.correct / self.n if self.n else 0.0
+
+
+def tally(outcomes: Iterable[tuple[str, str, bool]]) -> list[SkillEval]:
+    """Per (skill, split) counts of `(skill_id, split, correct)` outcomes, in first-seen order: the one
+    place where attempts become per-skill accuracy."""
+    counts: dict[tuple[str, str], list[int]] = {}
+    for skill_id, split, correct in outcomes:
+        c = counts.setdefault((skill_id, split), [0, 0])
+        c[0] += 1
+        c[1] += bool(correct)
+    return [SkillEval(skill_id=s, split=sp, n=n, correct=k) for (s, sp), (n, k) in counts.items()]
 
 
 class TeacherCost(Record):

@@ -14,9 +14,9 @@ from contextlib import contextmanager
 import numpy as np
 from pydantic import Field
 
-from skills.graph import SkillGraph
-from skills.mastery import MasteryTracker, SkillState, trusted_constructor
-from skills.records import Attempt, Problem, Record
+from teachloop.skills.graph import SkillGraph
+from teachloop.skills.mastery import MasteryTracker, SkillState, trusted_constructor
+from teachloop.skills.records import Attempt, Problem, Record
 
 ANSWER_CHARS = 200
 
@@ -76,15 +76,13 @@ class WeaknessReport(Record):
             s = st[sid]
             last = next((h for h in reversed(s.history) if h is not None), None)
             acc = f", held-out acc {last:.2f}" if last is not None else ""
-            return (
-                f"- {sid}: mastery {s.mean:.2f} [{s.ci_low:.2f}, {s.ci_high:.2f}], evidence {s.evidence:.1f}, "
-                f"trend {s.trend:+.2f}{acc}"
-            )
+            return f"- {sid}: mastery {s.mean:.2f} [{s.ci_low:.2f}, {s.ci_high:.2f}], evidence {s.evidence:.1f}, trend {s.trend:+.2f}{acc}"
 
         out = [
             f"Student skill report, round {self.round}: {len(st)} skills — {len(self.mastered)} mastered, "
             f"{len(self.frontier)} on the frontier, {len(self.blocked)} blocked, {len(self.regressions)} regressed"
-            + (f", {len(self.new_skills)} new" if self.new_skills else "") + ".",
+            + (f", {len(self.new_skills)} new" if self.new_skills else "")
+            + ".",
             "mastery = posterior mean of success [95% interval]; trend = change in held-out accuracy.",
         ]
         for title, ids in (
@@ -159,8 +157,13 @@ def _cycle_collector_paused() -> Iterator[None]:
 
 
 def _build(
-    graph: SkillGraph, tracker: MasteryTracker, round: int, attempts: Iterable[Attempt], problems: dict[str, Problem],
-    k: int, new_skills: list[str],
+    graph: SkillGraph,
+    tracker: MasteryTracker,
+    round: int,
+    attempts: Iterable[Attempt],
+    problems: dict[str, Problem],
+    k: int,
+    new_skills: list[str],
 ) -> WeaknessReport:
     ids = graph.trainable_ids()
     table = tracker.table(ids)
@@ -181,17 +184,19 @@ def _build(
     weak = pick[open_[np.argsort(table.mean[open_], kind="stable")]].tolist()  # ties: prerequisite order
 
     exemplars = _exemplars(attempts, set(weak), round, problems, k, tracker.config.eval_split)
-    return _make_report({  # every value built above with its declared type: skip re-validation
-        "round": int(round),
-        "states": states,
-        "frontier": frontier,
-        "blocked": blocked,
-        "mastered": mastered,
-        "regressions": regressions,
-        "weak": weak,
-        "exemplars": {s: exemplars[s] for s in weak if s in exemplars},
-        "new_skills": [str(s) for s in new_skills] or graph.added_in(round),
-    })
+    return _make_report(
+        {  # every value built above with its declared type: skip re-validation
+            "round": int(round),
+            "states": states,
+            "frontier": frontier,
+            "blocked": blocked,
+            "mastered": mastered,
+            "regressions": regressions,
+            "weak": weak,
+            "exemplars": {s: exemplars[s] for s in weak if s in exemplars},
+            "new_skills": [str(s) for s in new_skills] or graph.added_in(round),
+        }
+    )
 
 
 def _exemplars(
@@ -220,13 +225,17 @@ def _exemplars(
         while rewards[i] >= 1.0:  # the caller checked that one is below 1
             i += 1
         p = problems.get(pid)
-        got.append(_make_exemplar({
-            "problem_id": pid,
-            "prompt": p.prompt if p else None,
-            "student_answer": _clip(a.completions[i] if i < len(a.completions) else "", ANSWER_CHARS),
-            "expected": p.answer if p else None,
-            "split": a.split,
-        }))
+        got.append(
+            _make_exemplar(
+                {
+                    "problem_id": pid,
+                    "prompt": p.prompt if p else None,
+                    "student_answer": _clip(a.completions[i] if i < len(a.completions) else "", ANSWER_CHARS),
+                    "expected": p.answer if p else None,
+                    "split": a.split,
+                }
+            )
+        )
 
     for a in attempts:
         if a.skill_id in weak and a.round == round and a.phase == "eval" and a.rewards and min(a.rewards) < 1.0:

@@ -5,16 +5,16 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 
-from skills.graph import SkillGraph
-from skills.mastery import MasteryTracker
-from skills.records import Record, Skill
-from skills.report import WeaknessReport
+from teachloop.skills.files import write_atomic
+from teachloop.skills.graph import SkillGraph
+from teachloop.skills.mastery import MasteryTracker
+from teachloop.skills.records import Record, Skill
+from teachloop.skills.report import WeaknessReport
 
 
 class SkillGraphSnapshot(Record):
@@ -36,20 +36,8 @@ class SkillGraphSnapshot(Record):
         return MasteryTracker.from_state_dict(self.tracker)
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write atomically (temp file, fsync, rename), so a crash leaves the old file or the new one."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            os.fchmod(fd, 0o644)  # mkstemp makes it private; a run dir is meant to be read and shared
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(self.model_dump_json())
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        """Write atomically, so a crash leaves the old file or the new one."""
+        write_atomic(path, self.model_dump_json())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> SkillGraphSnapshot:

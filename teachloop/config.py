@@ -8,10 +8,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
-from agents.teacher import TeacherConfig
-from skills.mastery import MasteryConfig
-from skills.records import Record
-from training.grpo import GRPOSettings
+from teachloop.agents.teacher import TeacherConfig
+from teachloop.skills.mastery import MasteryConfig
+from teachloop.skills.records import Record
+from teachloop.training.grpo import GRPOSettings
 
 
 class ConfigError(ValueError):
@@ -26,9 +26,16 @@ class EvalConfig(Record):
 
 
 class TeacherSettings(TeacherConfig):
-    model: str = Field(default="procedural", description="Teacher model: procedural | openai:MODEL | http(s)://HOST:PORT/v1[#MODEL] | vllm:MODEL | hf:PATH.")
-    fallback: Literal["procedural"] | None = Field(default=None, description="On teacher failure, finish the round with this teacher (recorded).")
-    api_key_env: str = Field(default="OPENAI_API_KEY", description="Environment variable holding the API key (the key itself is never stored).")
+    model: str = Field(
+        default="procedural",
+        description="Teacher model: procedural | openai:MODEL | http(s)://HOST:PORT/v1[#MODEL] | vllm:MODEL | hf:PATH.",
+    )
+    fallback: Literal["procedural"] | None = Field(
+        default=None, description="On teacher failure, finish the round with this teacher (recorded)."
+    )
+    api_key_env: str = Field(
+        default="OPENAI_API_KEY", description="Environment variable holding the API key (the key itself is never stored)."
+    )
     temperature: float = Field(default=0.7, ge=0, description="Sampling temperature of an LLM teacher.")
     max_tokens: int = Field(default=1024, ge=16, description="Completion tokens per teacher request.")
     timeout_s: float = Field(default=60.0, gt=0, description="Per-request timeout of an LLM teacher.")
@@ -51,17 +58,17 @@ class RunConfig(Record):
     @field_validator("env")
     @classmethod
     def _known_env(cls, v: str) -> str:
-        from environments import check_environment_name
+        from teachloop.environments import check_environment_name
 
         return check_environment_name(v)
 
     @field_validator("teacher")
     @classmethod
     def _known_teacher(cls, v: TeacherSettings) -> TeacherSettings:
-        from agents.backends import parse_teacher_spec
+        from teachloop.agents.backends import parse_teacher_spec
 
         parse_teacher_spec(v.model)  # raises ValueError with a one-line message
-        from agents.policies import POLICIES
+        from teachloop.agents.policies import POLICIES
 
         if v.policy not in POLICIES:
             raise ValueError(f"unknown plan policy '{v.policy}' (choose from: {', '.join(POLICIES)})")

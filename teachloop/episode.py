@@ -12,29 +12,28 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agents.backends import parse_teacher_spec
-from agents.teacher import TeacherAgent, TeachingContext, TeachingFailed, normalise_text
-from agents.teacher_models import ProceduralTeacher
-from environments import get_environment
-from skills.graph import SkillGraph
-from skills.mastery import MasteryTracker
-from skills.records import Attempt, Problem, RoundResult, SkillEval
-from skills.report import build_weakness_report
-from skills.snapshot import SkillGraphSnapshot
+from teachloop.agents.backends import parse_teacher_spec
+from teachloop.agents.teacher import TeacherAgent, TeachingContext, TeachingFailed, normalise_text
+from teachloop.agents.teacher_models import ProceduralTeacher
 from teachloop.config import RunConfig, dump_config
+from teachloop.environments import get_environment
 from teachloop.interrupt import check as check_interrupt
 from teachloop.rundir import RunDir, append_jsonl, iter_jsonl, read_jsonl, write_atomic
+from teachloop.skills.graph import SkillGraph
+from teachloop.skills.mastery import MasteryTracker
+from teachloop.skills.records import Attempt, Problem, RoundResult, SkillEval
+from teachloop.skills.report import build_weakness_report
+from teachloop.skills.snapshot import SkillGraphSnapshot
 from teachloop.teachers import make_teacher
-from training.evaluate import evaluate
-from training.grpo import train_round
-from training.student import load_student, remove_partial_saves, save_student
+from teachloop.training.evaluate import evaluate
+from teachloop.training.grpo import train_round
+from teachloop.training.student import load_student, remove_partial_saves, save_student
 
 
 class Episode:
@@ -48,8 +47,12 @@ class Episode:
     # ---- helpers -----------------------------------------------------------------------
     def _progress(self) -> Progress:
         return Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=self.console, transient=True,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
         )
 
     def _evaluate(self, round: int, heldout: list[Problem], ood: list[Problem]) -> tuple[list[SkillEval], list[Attempt], float]:
@@ -60,8 +63,13 @@ class Episode:
                     continue
                 task = prog.add_task(f"round {round}: evaluate {split}", total=len(probs))
                 out = evaluate(
-                    self.student, probs, self.env.reward, round=round, split=split,
-                    batch_size=self.cfg.eval.batch_size, max_new_tokens=self.cfg.eval.max_new_tokens,
+                    self.student,
+                    probs,
+                    self.env.reward,
+                    round=round,
+                    split=split,
+                    batch_size=self.cfg.eval.batch_size,
+                    max_new_tokens=self.cfg.eval.max_new_tokens,
                     on_progress=_safe_point(prog, task),
                 )
                 evals += out.per_skill
@@ -90,9 +98,9 @@ class Episode:
         return [SkillEval(skill_id=s, split=sp, n=n, correct=k) for (s, sp), (n, k) in counts.items()]
 
     def _snapshot(self, round: int, report) -> None:
-        SkillGraphSnapshot(
-            round=round, skills=list(self.graph.skills.values()), tracker=self.tracker.state_dict(), report=report
-        ).save(self.rd.skill_graph(round))
+        SkillGraphSnapshot(round=round, skills=list(self.graph.skills.values()), tracker=self.tracker.state_dict(), report=report).save(
+            self.rd.skill_graph(round)
+        )
 
     def _save_student(self) -> None:
         save_student(self.student, self.rd.student_dir)  # atomic: temp dir, then rename
@@ -180,9 +188,16 @@ class Episode:
             # ---- teach
             t0 = time.perf_counter()
             ctx = TeachingContext(
-                env=self.env, graph=self.graph, report=self.report, model=teacher_model, round=r,
-                last_train=last_train, eval_attempts=last_eval_attempts, problems=problems,
-                used_texts=used_texts, eval_keys=self.env.eval_keys(),
+                env=self.env,
+                graph=self.graph,
+                report=self.report,
+                model=teacher_model,
+                round=r,
+                last_train=last_train,
+                eval_attempts=last_eval_attempts,
+                problems=problems,
+                used_texts=used_texts,
+                eval_keys=self.env.eval_keys(),
                 eval_texts={normalise_text(p.prompt) for p in eval_by_id.values()},
             )
             with self._progress() as prog:
@@ -199,7 +214,8 @@ class Episode:
             if not batch.problems:
                 raise TeachingFailed(
                     f"round {r}: the teacher produced no verified problems ({len(batch.rejected)} rejected: "
-                    + ", ".join(f"{k} {v}" for k, v in Counter(x.reason for x in batch.rejected).most_common()) + ")"
+                    + ", ".join(f"{k} {v}" for k, v in Counter(x.reason for x in batch.rejected).most_common())
+                    + ")"
                 )
             append_jsonl(self.rd.problems, batch.problems)
             append_jsonl(self.rd.rejected, [x.model_dump() | {"round": r} for x in batch.rejected])
@@ -209,7 +225,11 @@ class Episode:
             with self._progress() as prog:
                 task = prog.add_task(f"round {r}: GRPO steps", total=cfg.grpo.steps)
                 train = train_round(
-                    self.student, batch.problems, self.env.reward, cfg.grpo, round=r,
+                    self.student,
+                    batch.problems,
+                    self.env.reward,
+                    cfg.grpo,
+                    round=r,
                     output_dir=self.rd.root / "trainer",
                     on_progress=_safe_point(prog, task),
                 )
@@ -230,7 +250,11 @@ class Episode:
             self.tracker.record_eval(r, evals)
             self.tracker.end_round(r)
             self.report = build_weakness_report(
-                self.graph, self.tracker, round=r, attempts=eval_attempts, problems=eval_by_id,
+                self.graph,
+                self.tracker,
+                round=r,
+                attempts=eval_attempts,
+                problems=eval_by_id,
                 new_skills=[s.id for s in new_skills],
             )
             self._snapshot(r, self.report)
@@ -244,13 +268,19 @@ class Episode:
             rejected: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
             for x in batch.rejected:
                 rejected[x.action][x.reason] += 1
-            for s in new_skills:
+            for _s in new_skills:
                 accepted["discover"] += 1
             result = RoundResult(
-                round=r, eval_before=last_evals, eval_after=evals, problems_per_skill=batch.per_skill(),
-                plan=batch.plan, accepted_per_action=dict(accepted),
+                round=r,
+                eval_before=last_evals,
+                eval_after=evals,
+                problems_per_skill=batch.per_skill(),
+                plan=batch.plan,
+                accepted_per_action=dict(accepted),
                 rejected_per_action={k: dict(v) for k, v in rejected.items()},
-                train_stats=train.stats | {"eval_tokens_per_s": tok_s}, teacher_cost=cost, wall_time=walls,
+                train_stats=train.stats | {"eval_tokens_per_s": tok_s},
+                teacher_cost=cost,
+                wall_time=walls,
                 new_skills=[s.id for s in new_skills],
             )
             append_jsonl(self.rd.rounds, [result])  # the round's commit point
@@ -263,6 +293,7 @@ class Episode:
 def _safe_point(prog: Progress, task) -> Callable[[int, int], None]:  # noqa: ANN001
     """A progress callback that is also a place where Ctrl-C may stop the round (nothing of the
     round is committed yet, so resume redoes it)."""
+
     def update(done: int, total: int) -> None:
         check_interrupt()
         prog.update(task, completed=done, total=total)
@@ -289,6 +320,7 @@ def _evals_of_round(rd: RunDir, round: int) -> list[dict]:
 
 def round_table(result: RoundResult, graph: SkillGraph) -> Table:
     """Per skill: held-out accuracy before → after, OOD after, problems the teacher gave it."""
+
     def acc(evals: list[SkillEval], split: str) -> dict[str, SkillEval]:
         return {e.skill_id: e for e in evals if e.split == split}
 
@@ -311,7 +343,13 @@ def round_table(result: RoundResult, graph: SkillGraph) -> Table:
         d = (a.accuracy - b.accuracy) if (a and b) else None
         ds = "" if d is None else (f"[green]+{d:.0%}[/green]" if d > 0 else (f"[red]{d:.0%}[/red]" if d < 0 else "0%"))
         o = ood.get(s.id)
-        t.add_row(s.id + (" [cyan](new)[/cyan]" if s.id in result.new_skills else ""), f"{fb} → {fa}", ds, f"{o.accuracy:.0%}" if o else "–", str(result.problems_per_skill.get(s.id, 0)))
+        t.add_row(
+            s.id + (" [cyan](new)[/cyan]" if s.id in result.new_skills else ""),
+            f"{fb} → {fa}",
+            ds,
+            f"{o.accuracy:.0%}" if o else "–",
+            str(result.problems_per_skill.get(s.id, 0)),
+        )
     t.add_section()
     t.add_row("[bold]teacher[/bold]", f"accepted: {result.accepted_text()}", "", "", f"rejected {result.rejected_total}")
     t.add_row("[bold]teacher cost[/bold]", escape(result.cost_text()), "", "", "")

@@ -27,12 +27,12 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from skills.graph import SkillGraph
-from skills.mastery import MasteryConfig
-from skills.records import Problem, RoundResult
-from skills.snapshot import SkillGraphSnapshot
 from teachloop.inspect import load_snapshot
 from teachloop.rundir import RunDir, RunDirError, iter_jsonl, read_jsonl, write_atomic
+from teachloop.skills.graph import SkillGraph
+from teachloop.skills.mastery import MasteryConfig
+from teachloop.skills.records import Problem, RoundResult
+from teachloop.skills.snapshot import SkillGraphSnapshot
 
 CMAP = colormaps["RdYlGn"]
 SAMPLES_PER_ACTION = 3
@@ -61,14 +61,23 @@ def write_report(run_dir: Path | str, out: Path | str | None = None) -> Path:
     body = [
         _summary(rd, last, results, config),
         _section("Skills", _skill_table(graph, last), "Every node of the final graph, as a tree (domain → topic → skill)."),
-        _section("Mastery over rounds", _img(_mastery_figure(graph, snaps)),
-                 "Posterior mean of success (line) with its 95 % credible interval (band) and the held-out "
-                 "accuracy of each round (dots); dashed: the mastery threshold."),
-        _section("Held-out accuracy, skill × round", _img(_heatmap_figure(graph, last)),
-                 "Grey: not evaluated in that round (e.g. before the skill was added)."),
-        _section("Skill graph", _img(_graph_figure(graph, last)),
-                 "Layers by prerequisite depth; arrows point from a prerequisite to the skills that need it "
-                 "(redundant arrows implied by others are left out). Fill: posterior mean; border: status."),
+        _section(
+            "Mastery over rounds",
+            _img(_mastery_figure(graph, snaps)),
+            "Posterior mean of success (line) with its 95 % credible interval (band) and the held-out "
+            "accuracy of each round (dots); dashed: the mastery threshold.",
+        ),
+        _section(
+            "Held-out accuracy, skill × round",
+            _img(_heatmap_figure(graph, last)),
+            "Grey: not evaluated in that round (e.g. before the skill was added).",
+        ),
+        _section(
+            "Skill graph",
+            _img(_graph_figure(graph, last)),
+            "Layers by prerequisite depth; arrows point from a prerequisite to the skills that need it "
+            "(redundant arrows implied by others are left out). Fill: posterior mean; border: status.",
+        ),
         _section("Teacher actions per round", _teacher(results), ""),
         _section("Sample problems", _samples(problems, rejected), ""),
     ]
@@ -187,7 +196,7 @@ def _mastery_figure(graph: SkillGraph, snaps: dict[int, SkillGraphSnapshot]) -> 
         ax.set_title(sid, fontsize=9, color=color)
         ax.set_ylim(-0.03, 1.03)
         ax.grid(alpha=0.3)
-    for ax in axes[len(ids):]:
+    for ax in axes[len(ids) :]:
         ax.set_visible(False)
     for ax in axes[: len(ids)]:
         ax.tick_params(labelsize=7, labelbottom=True)
@@ -197,7 +206,10 @@ def _mastery_figure(graph: SkillGraph, snaps: dict[int, SkillGraphSnapshot]) -> 
     fig.legend(
         handles=[Patch(color=c, label=k) for k, c in STATUS_COLOR.items()]
         + [Line2D([], [], color="black", marker="o", linestyle="", markersize=4, label="held-out accuracy")],
-        loc="outside upper center", ncol=6, fontsize=8, frameon=False,
+        loc="outside upper center",
+        ncol=6,
+        fontsize=8,
+        frameon=False,
     )
     return fig
 
@@ -288,25 +300,44 @@ def _graph_figure(graph: SkillGraph, last: SkillGraphSnapshot) -> Figure:
         status = status_of.get(sid, "")
         label = sid + (" (new)" if sid in new_skills else "") + (f"\n{mean:.2f}" if st is not None else "")
         boxes[sid] = ax.text(
-            x, y, label, ha="center", va="center", fontsize=8, zorder=3,
+            x,
+            y,
+            label,
+            ha="center",
+            va="center",
+            fontsize=8,
+            zorder=3,
             bbox=dict(
-                boxstyle="round,pad=0.35", fc=CMAP(norm(mean)) if st is not None else NO_DATA, ec=STATUS_COLOR.get(status, NO_DATA),
+                boxstyle="round,pad=0.35",
+                fc=CMAP(norm(mean)) if st is not None else NO_DATA,
+                ec=STATUS_COLOR.get(status, NO_DATA),
                 lw=2.6 if status in ("frontier", "regressed") else 1.4,
                 ls="--" if status == "blocked" else "-",
             ),
         )
     for u, v in edges:
         ax.annotate(
-            "", xy=(0, 0.5), xycoords=boxes[v], xytext=(1, 0.5), textcoords=boxes[u], zorder=2,
+            "",
+            xy=(0, 0.5),
+            xycoords=boxes[v],
+            xytext=(1, 0.5),
+            textcoords=boxes[u],
+            zorder=2,
             arrowprops=dict(arrowstyle="-|>", color="#57606a", lw=0.9, shrinkA=2, shrinkB=2, connectionstyle="arc3,rad=0.05"),
         )
     fig.colorbar(
         ScalarMappable(norm=norm, cmap=CMAP),
-        ax=ax, fraction=0.025, pad=0.01, label="posterior mean of success",
+        ax=ax,
+        fraction=0.025,
+        pad=0.01,
+        label="posterior mean of success",
     )
     fig.legend(
         handles=[Patch(fc="white", ec=c, lw=2, ls="--" if k == "blocked" else "-", label=k) for k, c in STATUS_COLOR.items()],
-        loc="outside lower center", fontsize=8, frameon=False, ncol=5,
+        loc="outside lower center",
+        fontsize=8,
+        frameon=False,
+        ncol=5,
     )
     return fig
 
@@ -318,14 +349,21 @@ def _teacher(results: list[RoundResult]) -> str:
     fig_html = _img(_actions_figure(results, actions)) if actions else ""
     rows = []
     for r in results:
-        plan = "<br>".join(
-            f"<code>{_e(i.skill_id)}</code> {_e(i.action)} ×{i.budget}" + (f" <span class='dim'>{_e(_clip(i.rationale, 120))}</span>" if i.rationale else "")
-            for i in r.plan.items
-        ) or '<span class="dim">none</span>'
+        plan = (
+            "<br>".join(
+                f"<code>{_e(i.skill_id)}</code> {_e(i.action)} ×{i.budget}"
+                + (f" <span class='dim'>{_e(_clip(i.rationale, 120))}</span>" if i.rationale else "")
+                for i in r.plan.items
+            )
+            or '<span class="dim">none</span>'
+        )
         acc = ", ".join(f"{_e(a)} {n}" for a, n in sorted(r.accepted_per_action.items())) or "0"
-        rej = "<br>".join(
-            f"{_e(a)}: " + ", ".join(f"{_e(k)} {n}" for k, n in sorted(v.items())) for a, v in sorted(r.rejected_per_action.items())
-        ) or "0"
+        rej = (
+            "<br>".join(
+                f"{_e(a)}: " + ", ".join(f"{_e(k)} {n}" for k, n in sorted(v.items())) for a, v in sorted(r.rejected_per_action.items())
+            )
+            or "0"
+        )
         wall = ", ".join(f"{_e(k)} {v:.1f} s" for k, v in r.wall_time.items())
         before = _mean_acc(r.eval_before)
         after = _mean_acc(r.eval_after)
@@ -386,8 +424,10 @@ def _samples(problems: list[Problem], rejected: list[dict]) -> str:
         acc_rows = []
         for action, ps in sorted(by_round[rnd].items()):
             for p in _spread(ps, SAMPLES_PER_ACTION):
-                origin = f"{p.provenance}" + (f" of <code>{_e(p.parent_id)}</code>" if p.parent_id else "") + (
-                    f" by {_e(p.teacher)}" if p.teacher else ""
+                origin = (
+                    f"{p.provenance}"
+                    + (f" of <code>{_e(p.parent_id)}</code>" if p.parent_id else "")
+                    + (f" by {_e(p.teacher)}" if p.teacher else "")
                 )
                 acc_rows.append(
                     f"<tr><td>{_e(action)}</td><td><code>{_e(p.skill_id)}</code> L{p.difficulty}</td>"
@@ -408,12 +448,14 @@ def _samples(problems: list[Problem], rejected: list[dict]) -> str:
         if acc_rows:
             block.append(
                 "<table><tr><th>action</th><th>skill</th><th>accepted problem</th><th>answer</th><th>origin</th></tr>"
-                + "".join(acc_rows) + "</table>"
+                + "".join(acc_rows)
+                + "</table>"
             )
         if rej_rows:
             block.append(
                 "<table><tr><th>action</th><th>skill</th><th>rejected draft</th><th>answer</th><th>reason</th></tr>"
-                + "".join(rej_rows) + "</table>"
+                + "".join(rej_rows)
+                + "</table>"
             )
         out.append("".join(block))
     return "".join(out)

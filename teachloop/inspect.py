@@ -15,12 +15,12 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from rich.tree import Tree
 
-from skills.graph import SkillGraph
-from skills.mastery import SkillState
-from skills.report import WeaknessReport
-from skills.snapshot import SkillGraphSnapshot
-from skills.records import RoundResult
 from teachloop.rundir import RunDir, RunDirError, read_jsonl
+from teachloop.skills.graph import SkillGraph
+from teachloop.skills.mastery import SkillState
+from teachloop.skills.records import RoundResult
+from teachloop.skills.report import WeaknessReport
+from teachloop.skills.snapshot import SkillGraphSnapshot
 
 BAR = 20
 GUIDE = 4  # columns rich.Tree indents each level by
@@ -69,7 +69,10 @@ def render_inspect(run_dir: Path | str, round: int | None = None) -> RenderableT
     graph = snap.graph()
     rep = snap.report
     view = _View(
-        graph=graph, rep=rep, status=rep.status_map(), new=set(rep.new_skills),
+        graph=graph,
+        rep=rep,
+        status=rep.status_map(),
+        new=set(rep.new_skills),
         prev_means={sid: st.mean for sid, st in prev.report.states.items()} if prev else None,
     )
     order = graph.tree_order()
@@ -78,9 +81,12 @@ def render_inspect(run_dir: Path | str, round: int | None = None) -> RenderableT
     header = Text.assemble(
         ("Skill graph", "bold"),
         f" of {Path(run_dir).name}, round {snap.round}" + (f" (Δ vs round {prev.round})" if prev else "") + ": ",
-        (f"{len(rep.mastered)} mastered", "green"), ", ",
-        (f"{len(rep.frontier)} frontier", "cyan"), ", ",
-        (f"{len(rep.blocked)} blocked", "red"), ", ",
+        (f"{len(rep.mastered)} mastered", "green"),
+        ", ",
+        (f"{len(rep.frontier)} frontier", "cyan"),
+        ", ",
+        (f"{len(rep.blocked)} blocked", "red"),
+        ", ",
         (f"{len(rep.regressions)} regressed", "magenta"),
         f", {len(view.new)} new" if view.new else "",
         f" — {len(rep.states)} trainable skills",
@@ -93,13 +99,18 @@ def render_inspect(run_dir: Path | str, round: int | None = None) -> RenderableT
         label = view.skill_label(sid, pad) if graph.skills[sid].kind == "skill" else view.group_label(sid, pad)
         at_level.append(at_level[level].add(label))
     legend = Text.assemble(
-        ("█", "green"), " posterior mean of success   [lo, hi] 95 % credible interval   "
-        "Δ change since the previous round   n effective evidence\n",
-        (MARK_MASTERED, "green"), "   ",
-        (MARK_FRONTIER, "cyan"), " prerequisites mastered, teach next   ",
-        (MARK_BLOCKED.split(" ")[0] + " blocked", "red"), " an unmastered prerequisite, named   ",
-        (MARK_REGRESSED, "magenta"), " was mastered, dropped   ",
-        (MARK_NEW, "bright_green"), " added by the teacher this round",
+        ("█", "green"),
+        " posterior mean of success   [lo, hi] 95 % credible interval   Δ change since the previous round   n effective evidence\n",
+        (MARK_MASTERED, "green"),
+        "   ",
+        (MARK_FRONTIER, "cyan"),
+        " prerequisites mastered, teach next   ",
+        (MARK_BLOCKED.split(" ")[0] + " blocked", "red"),
+        " an unmastered prerequisite, named   ",
+        (MARK_REGRESSED, "magenta"),
+        " was mastered, dropped   ",
+        (MARK_NEW, "bright_green"),
+        " added by the teacher this round",
         style="dim",
     )
     teacher = _teacher_line(RunDir(run_dir), snap.round)
@@ -142,8 +153,11 @@ class _View:
         else:
             delta = Text("Δ  new" if self.prev_means is not None else "Δ   – ", style="dim")
         parts: list[Text | tuple[str, str] | str] = [
-            (sid.ljust(pad), "bold"), _bar(st.mean, STATUS_STYLE[status]),
-            f" {st.mean:.2f} [{st.ci_low:.2f}, {st.ci_high:.2f}] ", delta, (f"  n={st.evidence:.1f}", "dim"),
+            (sid.ljust(pad), "bold"),
+            _bar(st.mean, STATUS_STYLE[status]),
+            f" {st.mean:.2f} [{st.ci_low:.2f}, {st.ci_high:.2f}] ",
+            delta,
+            (f"  n={st.evidence:.1f}", "dim"),
         ]
         if st.mastered:
             parts.append(("  " + MARK_MASTERED, "green"))
@@ -172,7 +186,10 @@ class _View:
         mean = sum(states[s].mean for s in leaves) / len(leaves)
         done = sum(states[s].mastered for s in leaves)
         parts: list[Text | tuple[str, str] | str] = [
-            head, _bar(mean, "blue"), f" {mean:.2f}", (f"  {done}/{len(leaves)} mastered ({skill.kind})", "dim"),
+            head,
+            _bar(mean, "blue"),
+            f" {mean:.2f}",
+            (f"  {done}/{len(leaves)} mastered ({skill.kind})", "dim"),
         ]
         if skill.prerequisites:
             parts.append((f"  ← {', '.join(skill.prerequisites)}", "dim"))

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel
+
+from teachloop.skills.files import write_atomic
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -19,21 +21,6 @@ MARKER = ".teachloop"
 
 class RunDirError(ValueError):
     """A run directory that can't be used; the message is one line for the user."""
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text` atomically: write a temp file, fsync, rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def append_jsonl(path: Path, records: list[BaseModel] | list[dict]) -> None:
@@ -68,7 +55,7 @@ def iter_jsonl(path: Path) -> Iterator[dict]:
         except json.JSONDecodeError as e:
             is_tail = i == len(lines) - 1 or all(not rest.strip() for rest in lines[i + 1 :])
             if is_tail:
-                warnings.warn(f"{path}: dropped a torn last line ({len(line)} bytes) left by a crash")
+                warnings.warn(f"{path}: dropped a torn last line ({len(line)} bytes) left by a crash", stacklevel=2)
                 return
             raise RunDirError(f"{path}:{i + 1}: not valid JSON ({e.msg})") from e
 
@@ -89,7 +76,7 @@ def repair_jsonl(path: Path) -> bool:
         f.truncate(cut)
         f.flush()
         os.fsync(f.fileno())
-    warnings.warn(f"{path}: cut a torn last line ({len(data) - cut} bytes) left by a crash")
+    warnings.warn(f"{path}: cut a torn last line ({len(data) - cut} bytes) left by a crash", stacklevel=2)
     return True
 
 

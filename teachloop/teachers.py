@@ -5,10 +5,10 @@ from __future__ import annotations
 import importlib.util
 from typing import Any
 
-from agents.backends import EXAMPLES, parse_teacher_spec
-from agents.chat import HFChat, OpenAIChat, VLLMChat
-from agents.llm_teacher import LLMTeacher
-from agents.teacher_models import FallbackTeacher, ProceduralTeacher, TeacherModel
+from teachloop.agents.backends import EXAMPLES, parse_teacher_spec
+from teachloop.agents.chat import HFChat, OpenAIChat, VLLMChat
+from teachloop.agents.llm_teacher import LLMTeacher
+from teachloop.agents.teacher_models import FallbackTeacher, ProceduralTeacher, TeacherModel
 
 
 def make_teacher(settings: Any, env: Any) -> TeacherModel:
@@ -17,11 +17,24 @@ def make_teacher(settings: Any, env: Any) -> TeacherModel:
         return ProceduralTeacher(env)
     common = dict(temperature=settings.temperature, max_tokens=settings.max_tokens)
     if spec.kind == "openai":
-        backend = OpenAIChat(None, spec.target, api_key_env=settings.api_key_env, require_key=True,
-                             timeout_s=settings.timeout_s, retries=settings.request_retries, **common)
+        backend = OpenAIChat(
+            None,
+            spec.target,
+            api_key_env=settings.api_key_env,
+            require_key=True,
+            timeout_s=settings.timeout_s,
+            retries=settings.request_retries,
+            **common,
+        )
     elif spec.kind == "http":
-        backend = OpenAIChat(spec.target, spec.model, api_key_env=settings.api_key_env,
-                             timeout_s=settings.timeout_s, retries=settings.request_retries, **common)
+        backend = OpenAIChat(
+            spec.target,
+            spec.model,
+            api_key_env=settings.api_key_env,
+            timeout_s=settings.timeout_s,
+            retries=settings.request_retries,
+            **common,
+        )
     elif spec.kind == "vllm":
         backend = VLLMChat(spec.target, **common)
     else:
@@ -36,7 +49,15 @@ def backend_status() -> list[tuple[str, str, str]]:
     """(backend, status, example) for `teachloop teachers`."""
     rows = [("procedural", "built in", EXAMPLES["procedural"])]
     rows.append(("openai", "installed" if importlib.util.find_spec("openai") else "missing: pip install openai", EXAMPLES["openai"]))
-    rows.append(("http", "installed (openai SDK)" if importlib.util.find_spec("openai") else "missing: pip install openai", EXAMPLES["http"]))
-    rows.append(("vllm", "installed" if importlib.util.find_spec("vllm") else "not installed (GPU: pip install 'teachloop[vllm]')", EXAMPLES["vllm"]))
+    rows.append(
+        ("http", "installed (openai SDK)" if importlib.util.find_spec("openai") else "missing: pip install openai", EXAMPLES["http"])
+    )
+    rows.append(
+        (
+            "vllm",
+            "installed" if importlib.util.find_spec("vllm") else "not installed (GPU: pip install 'teachloop[vllm]')",
+            EXAMPLES["vllm"],
+        )
+    )
     rows.append(("hf", "installed" if importlib.util.find_spec("transformers") else "missing", EXAMPLES["hf"]))
     return rows

@@ -36,7 +36,12 @@ class FaultServer:
 
             def do_GET(self):
                 if self.path.endswith("/models"):
-                    self._send(200, json.dumps({"object": "list", "data": [{"id": "fault-model", "object": "model", "created": 0, "owned_by": "test"}]}).encode())
+                    self._send(
+                        200,
+                        json.dumps(
+                            {"object": "list", "data": [{"id": "fault-model", "object": "model", "created": 0, "owned_by": "test"}]}
+                        ).encode(),
+                    )
                 else:
                     self._send(404, b"{}")
 
@@ -56,7 +61,10 @@ class FaultServer:
                     return self._send(200, b"this is {not json")
                 content = outer.reply if outer.reply is not None else "{}"
                 body = {
-                    "id": "x", "object": "chat.completion", "created": 0, "model": "fault-model",
+                    "id": "x",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": "fault-model",
                     "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
                     "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
                 }
@@ -70,7 +78,7 @@ class FaultServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
 
-    def __enter__(self) -> "FaultServer":
+    def __enter__(self) -> FaultServer:
         self.thread.start()
         return self
 

@@ -10,12 +10,12 @@ import time
 
 import pytest
 
-from environments import ENVIRONMENTS, get_environment
-from environments.answers import extract_answer, parse_answer
-from environments.arithmetic import ArithmeticEnv
-from environments.arithmetic.skills import SKILL_DEFS, SKILLS_BY_ID
-from environments.base import Environment
-from skills.records import Problem, Skill
+from teachloop.environments import ENVIRONMENTS, get_environment
+from teachloop.environments.answers import extract_answer, parse_answer
+from teachloop.environments.arithmetic import ArithmeticEnv
+from teachloop.environments.arithmetic.skills import SKILL_DEFS, SKILLS_BY_ID
+from teachloop.environments.base import Environment
+from teachloop.skills.records import Problem, Skill
 
 SKILL_IDS = [d.id for d in SKILL_DEFS]
 
@@ -64,9 +64,7 @@ def test_skill_tree_has_domain_topics_and_a_prerequisite_dag(env):
         assert topic.kind == "topic" and topic.parent == "arithmetic"
         assert s.min_level <= s.max_level < s.ood_level
         assert all(graph[p].kind == "skill" for p in s.prerequisites)
-    order = list(
-        graphlib.TopologicalSorter({s.id: s.prerequisites for s in trainable}).static_order()
-    )  # raises on a cycle
+    order = list(graphlib.TopologicalSorter({s.id: s.prerequisites for s in trainable}).static_order())  # raises on a cycle
     assert set(order) == {s.id for s in trainable}
     assert graph["add.2digit"].prerequisites == ["add.1digit"]
     assert set(graph["mul.by1digit"].prerequisites) == {"mul.1digit", "add.2digit"}
@@ -121,7 +119,7 @@ def test_generate_rejects_unknown_skills_and_levels(env):
 
 def test_reasoning_gym_answers_agree_with_our_solver():
     """Where reasoning-gym's own answer is trustworthy, the sampler cross-checks it."""
-    from environments.arithmetic.generators import Sampler
+    from teachloop.environments.arithmetic.generators import Sampler
 
     for sd in SKILL_DEFS:
         for recipes in sd.recipes.values():
@@ -384,15 +382,10 @@ def test_reward_on_thousands_separators(env, completion, reward):
     ],
 )
 def test_reward_on_fractions_requires_lowest_terms(env, completion, reward):
-    assert (
-        env.reward(problem({"op": "fraction_simplify", "num": 6, "den": 8}, "3/4", "frac.simplify"), completion)
-        == reward
-    )
+    assert env.reward(problem({"op": "fraction_simplify", "num": 6, "den": 8}, "3/4", "frac.simplify"), completion) == reward
 
 
-@pytest.mark.parametrize(
-    ("completion", "reward"), [("x = 4", 1.0), ("so x = 4.", 1.0), ("4", 1.0), ("x = -4", 0.0), ("x = 5", 0.0)]
-)
+@pytest.mark.parametrize(("completion", "reward"), [("x = 4", 1.0), ("so x = 4.", 1.0), ("4", 1.0), ("x = -4", 0.0), ("x = 5", 0.0)])
 def test_reward_on_equations(env, completion, reward):
     p = problem({"op": "linear_eq", "equation": "5x + 6 = 26"}, "4", "alg.twostep", 2)
     assert env.reward(p, completion) == reward

@@ -9,12 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from environments.arithmetic import ArithmeticEnv
-from skills.records import Problem
 from teachloop.bench import (
     BenchConfig,
-    CurvePoint,
     BenchResult,
+    CurvePoint,
     RunResult,
     markdown,
     mean_ci,
@@ -24,9 +22,11 @@ from teachloop.bench import (
     t_critical,
     write_results,
 )
-from training.sft import SFTSettings, sft
-from training.student import StudentError, load_student
-from training.tiny_bench import (
+from teachloop.environments.arithmetic import ArithmeticEnv
+from teachloop.skills.records import Problem
+from teachloop.training.sft import SFTSettings, sft
+from teachloop.training.student import StudentError, load_student
+from teachloop.training.tiny_bench import (
     TinyStudentSettings,
     TinyView,
     build_tiny_student,
@@ -43,10 +43,37 @@ def test_bench_runs_end_to_end_from_the_cli(tmp_path: Path) -> None:
     res = CliRunner().invoke(
         app,
         [
-            "bench", "--env", "arithmetic", "--strategies", "random,teacher", "--seeds", "2", "--budget", "64",
-            "--student", "tiny-raw:3", "--skills", "add.1digit,add.2digit,sub.1digit", "--steps-per-round", "2",
-            "--eval-every", "1", "--prompts-per-step", "4", "--num-generations", "4", "--heldout", "24",
-            "--ood", "8", "--curve", "8", "--out", str(out), "--name", "t",
+            "bench",
+            "--env",
+            "arithmetic",
+            "--strategies",
+            "random,teacher",
+            "--seeds",
+            "2",
+            "--budget",
+            "64",
+            "--student",
+            "tiny-raw:3",
+            "--skills",
+            "add.1digit,add.2digit,sub.1digit",
+            "--steps-per-round",
+            "2",
+            "--eval-every",
+            "1",
+            "--prompts-per-step",
+            "4",
+            "--num-generations",
+            "4",
+            "--heldout",
+            "24",
+            "--ood",
+            "8",
+            "--curve",
+            "8",
+            "--out",
+            str(out),
+            "--name",
+            "t",
         ],
     )
     assert res.exit_code == 0, res.output + repr(res.exception)
@@ -71,13 +98,36 @@ def test_results_over_disjoint_seeds_merge_into_one_paired_result(tmp_path: Path
     from teachloop.config import ConfigError
 
     def part(seed0: int, finals: dict[str, float], **cfg_update) -> Path:
-        cfg = BenchConfig(**({"strategies": ["random", "sec"], "seeds": 2, "seed0": seed0, "skills": ["add.2digit"],
-                              "targeted": ["add.2digit"], "budget": 640} | cfg_update))
-        runs = [RunResult(strategy=n, seed=seed0 + i, heldout={"add.2digit": f + i / 10}, ood={"add.2digit": f},
-                          curve=[CurvePoint(rollouts=640, steps=10, accuracy={"add.2digit": f})])
-                for n, f in finals.items() for i in range(2)]
-        res = BenchResult(config=cfg, start={"heldout": {"add.2digit": 0.2}, "ood": {"add.2digit": 0.1}},
-                          meta={"date": f"day {seed0}", "versions": {"trl": "1"}}, runs=runs)
+        cfg = BenchConfig(
+            **(
+                {
+                    "strategies": ["random", "sec"],
+                    "seeds": 2,
+                    "seed0": seed0,
+                    "skills": ["add.2digit"],
+                    "targeted": ["add.2digit"],
+                    "budget": 640,
+                }
+                | cfg_update
+            )
+        )
+        runs = [
+            RunResult(
+                strategy=n,
+                seed=seed0 + i,
+                heldout={"add.2digit": f + i / 10},
+                ood={"add.2digit": f},
+                curve=[CurvePoint(rollouts=640, steps=10, accuracy={"add.2digit": f})],
+            )
+            for n, f in finals.items()
+            for i in range(2)
+        ]
+        res = BenchResult(
+            config=cfg,
+            start={"heldout": {"add.2digit": 0.2}, "ood": {"add.2digit": 0.1}},
+            meta={"date": f"day {seed0}", "versions": {"trl": "1"}},
+            runs=runs,
+        )
         res.summary = summarize(res)
         return write_results(res, tmp_path, f"part{seed0}-{len(cfg_update)}")["json"]
 
@@ -120,7 +170,10 @@ def test_summary_pairs_seeds_against_random() -> None:
 
     def run(name: str, seed: int, final: float, curve: list[tuple[int, float]]) -> RunResult:
         return RunResult(
-            strategy=name, seed=seed, heldout={"add.2digit": final}, ood={"add.2digit": final / 2},
+            strategy=name,
+            seed=seed,
+            heldout={"add.2digit": final},
+            ood={"add.2digit": final / 2},
             curve=[CurvePoint(rollouts=x, steps=x // 64, accuracy={"add.2digit": y}) for x, y in curve],
         )
 
@@ -130,8 +183,9 @@ def test_summary_pairs_seeds_against_random() -> None:
         run("sec", 0, 0.50, [(320, 0.45), (640, 0.5)]),
         run("sec", 1, 0.70, [(320, 0.5), (640, 0.7)]),
     ]
-    res = BenchResult(config=cfg, start={"heldout": {"add.2digit": 0.2}, "ood": {"add.2digit": 0.1}},
-                      start_curve={"add.2digit": 0.2}, runs=runs)
+    res = BenchResult(
+        config=cfg, start={"heldout": {"add.2digit": 0.2}, "ood": {"add.2digit": 0.1}}, start_curve={"add.2digit": 0.2}, runs=runs
+    )
     sm = summarize(res)
     sec = sm["strategies"]["sec"]
     assert sec["delta_heldout"][0] == pytest.approx(0.15)  # mean of the paired differences 0.1 and 0.2
@@ -147,8 +201,14 @@ def test_summary_pairs_seeds_against_random() -> None:
 
 def test_tiny_view_reverses_numbers_and_scores_with_the_environment() -> None:
     env = ArithmeticEnv()
-    p = Problem(skill_id="add.2digit", difficulty=2, prompt="What is 36 + 8 + 58?", answer="102",
-                spec={"op": "expr", "expr": "36 + 8 + 58"}, env="arithmetic")
+    p = Problem(
+        skill_id="add.2digit",
+        difficulty=2,
+        prompt="What is 36 + 8 + 58?",
+        answer="102",
+        spec={"op": "expr", "expr": "36 + 8 + 58"},
+        env="arithmetic",
+    )
     view = TinyView()
     shown = view.to_student(p)
     assert shown.prompt == "63+8+85=" and shown.answer == "102" and shown.id != p.id
@@ -161,8 +221,14 @@ def test_tiny_view_reverses_numbers_and_scores_with_the_environment() -> None:
 
 def test_partial_credit_rewards_digits_in_place_but_never_counts_as_correct() -> None:
     env = ArithmeticEnv()
-    p = Problem(skill_id="add.2digit", difficulty=2, prompt="What is 36 + 8 + 58?", answer="102",
-                spec={"op": "expr", "expr": "36 + 8 + 58"}, env="arithmetic")
+    p = Problem(
+        skill_id="add.2digit",
+        difficulty=2,
+        prompt="What is 36 + 8 + 58?",
+        answer="102",
+        spec={"op": "expr", "expr": "36 + 8 + 58"},
+        env="arithmetic",
+    )
     shown = TinyView().to_student(p)
     reward = TinyView().reward(env.reward, partial_credit=0.5)
     assert reward(shown, "201") == 1.0
@@ -176,8 +242,7 @@ def test_partial_credit_rewards_digits_in_place_but_never_counts_as_correct() ->
 
 def test_sft_stops_at_the_first_check_that_says_so(tmp_path: Path) -> None:
     env = ArithmeticEnv()
-    settings = TinyStudentSettings(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64,
-                                   skills=["add.1digit"], examples=64)
+    settings = TinyStudentSettings(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, skills=["add.1digit"], examples=64)
     student = build_tiny_student(settings)
     asked: list[int] = []
 
@@ -185,15 +250,20 @@ def test_sft_stops_at_the_first_check_that_says_so(tmp_path: Path) -> None:
         asked.append(step)
         return step >= 4
 
-    out = sft(student, sft_examples(env, settings), SFTSettings(steps=10, batch_size=8, warmup_steps=0),
-              output_dir=tmp_path / "sft", stop_when=stop_when, check_every=2)
+    out = sft(
+        student,
+        sft_examples(env, settings),
+        SFTSettings(steps=10, batch_size=8, warmup_steps=0),
+        output_dir=tmp_path / "sft",
+        stop_when=stop_when,
+        check_every=2,
+    )
     assert asked == [2, 4] and out.stats["steps"] == 4
 
 
 def test_calibration_set_is_fresh_and_kept_out_of_the_sft_examples() -> None:
     env = ArithmeticEnv()
-    settings = TinyStudentSettings(skills=["add.1digit", "sub.1digit"], stop_skills=["add.1digit"],
-                                   examples=2000, calibration_per_skill=30)
+    settings = TinyStudentSettings(skills=["add.1digit", "sub.1digit"], stop_skills=["add.1digit"], examples=2000, calibration_per_skill=30)
     calib = calibration_set(env, settings)
     assert len(calib) == 30 and {p.skill_id for p in calib} == {"add.1digit"}
     eval_keys = env.eval_keys()
@@ -206,8 +276,15 @@ def test_calibration_set_is_fresh_and_kept_out_of_the_sft_examples() -> None:
 def test_warm_start_that_never_reaches_its_stop_accuracy_is_refused_not_cached(tmp_path: Path) -> None:
     env = ArithmeticEnv()
     settings = TinyStudentSettings(
-        hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, skills=["add.1digit"], examples=64,
-        sft=SFTSettings(steps=4, batch_size=8, warmup_steps=0), stop_accuracy=0.99, check_every=2,
+        hidden_size=32,
+        num_layers=1,
+        num_heads=2,
+        intermediate_size=64,
+        skills=["add.1digit"],
+        examples=64,
+        sft=SFTSettings(steps=4, batch_size=8, warmup_steps=0),
+        stop_accuracy=0.99,
+        check_every=2,
         calibration_per_skill=8,
     )
     with pytest.raises(StudentError, match="raise sft.steps or lower stop_accuracy"):  # the CLI prints it as one line
@@ -218,8 +295,14 @@ def test_warm_start_that_never_reaches_its_stop_accuracy_is_refused_not_cached(t
 def test_tiny_warm_start_is_trained_once_and_cached(tmp_path: Path) -> None:
     env = ArithmeticEnv()
     settings = TinyStudentSettings(
-        hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, skills=["add.1digit"], examples=64,
-        sft=SFTSettings(steps=3, batch_size=8, warmup_steps=0), stop_accuracy=None,
+        hidden_size=32,
+        num_layers=1,
+        num_heads=2,
+        intermediate_size=64,
+        skills=["add.1digit"],
+        examples=64,
+        sft=SFTSettings(steps=3, batch_size=8, warmup_steps=0),
+        stop_accuracy=None,
     )
     examples = sft_examples(env, settings)
     assert len(examples) >= 60 and all(p.prompt.endswith("=") for p, _ in examples)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from environments import get_environment
-from skills.records import Problem, RoundResult
-from skills.snapshot import SkillGraphSnapshot
+from teachloop.environments import get_environment
+from teachloop.skills.records import Problem, RoundResult
+from teachloop.skills.snapshot import SkillGraphSnapshot
 from tests.fault_server import FaultServer
 
 CLI = [sys.executable, "-m", "teachloop.cli"]
@@ -47,7 +47,9 @@ def check_run(run: Path, rounds: int) -> None:
     for r in range(0, rounds + 1):
         snap = SkillGraphSnapshot.load(run / "skill_graph" / f"round_{r}.json")
         assert snap.round == r and snap.graph().trainable()
-    for sk in {s.id for s in SkillGraphSnapshot.load(run / "skill_graph" / f"round_{rounds}.json").graph().trainable()} & {p.skill_id for p in problems}:
+    for sk in {s.id for s in SkillGraphSnapshot.load(run / "skill_graph" / f"round_{rounds}.json").graph().trainable()} & {
+        p.skill_id for p in problems
+    }:
         for p in [p for p in problems if p.skill_id == sk][:5]:
             if p.skill_id in {s.id for s in env.skill_graph()}:
                 assert env.verify(p).accepted
@@ -55,7 +57,21 @@ def check_run(run: Path, rounds: int) -> None:
 
 def test_two_round_episode_end_to_end(tmp_path):
     run = tmp_path / "run"
-    p = cli("run", "--env", "arithmetic", "--teacher", "procedural", "--student", "tiny", "--rounds", "2", "--profile", "smoke", "--run-dir", str(run))
+    p = cli(
+        "run",
+        "--env",
+        "arithmetic",
+        "--teacher",
+        "procedural",
+        "--student",
+        "tiny",
+        "--rounds",
+        "2",
+        "--profile",
+        "smoke",
+        "--run-dir",
+        str(run),
+    )
     assert p.returncode == 0, p.stderr[-3000:]
     assert "Round 1" in p.stdout and "Round 2" in p.stdout and "held-out before → after" in p.stdout
     assert p.stdout.count("teacher cost") == 2 and "no model calls" in p.stdout  # the procedural teacher
@@ -132,8 +148,13 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     traceback from an import, or death by signal)."""
     for attempt in range(3):
         run = tmp_path / f"run{attempt}"
-        proc = subprocess.Popen([*CLI, "run", "--student", "tiny", "--rounds", "2", "--profile", "smoke", "--run-dir", str(run)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=ENV)
+        proc = subprocess.Popen(
+            [*CLI, "run", "--student", "tiny", "--rounds", "2", "--profile", "smoke", "--run-dir", str(run)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+        )
         deadline = time.monotonic() + 300
         problems = run / "problems.jsonl"
         while not (problems.exists() and problems.stat().st_size):  # round 1's batch is written: training now
@@ -188,8 +209,20 @@ def test_planted_api_key_never_written(tmp_path):
     reply = json.dumps({"problems": drafts})
     run = tmp_path / "run"
     with FaultServer("ok", reply=reply) as srv:
-        p = cli("run", "--student", "tiny", "--rounds", "1", "--profile", "smoke", "--run-dir", str(run),
-                "--teacher", f"{srv.url}#fault-model", env={"OPENAI_API_KEY": key})
+        p = cli(
+            "run",
+            "--student",
+            "tiny",
+            "--rounds",
+            "1",
+            "--profile",
+            "smoke",
+            "--run-dir",
+            str(run),
+            "--teacher",
+            f"{srv.url}#fault-model",
+            env={"OPENAI_API_KEY": key},
+        )
         assert srv.auth_headers and all(h == f"Bearer {key}" for h in srv.auth_headers)
     assert p.returncode == 0, p.stderr[-3000:]
     assert key not in p.stdout + p.stderr
@@ -203,8 +236,9 @@ def test_planted_api_key_never_written(tmp_path):
 
 def test_unreachable_teacher_fails_cleanly_or_falls_back(tmp_path):
     run = tmp_path / "run"
-    p = cli("run", "--student", "tiny", "--rounds", "1", "--profile", "smoke", "--run-dir", str(run),
-            "--teacher", "http://127.0.0.1:9/v1#m")
+    p = cli(
+        "run", "--student", "tiny", "--rounds", "1", "--profile", "smoke", "--run-dir", str(run), "--teacher", "http://127.0.0.1:9/v1#m"
+    )
     assert p.returncode == 1 and "Traceback" not in p.stderr
     assert "resume" in p.stderr and len([ln for ln in p.stderr.splitlines() if ln.strip()]) == 1
     cfg = tmp_path / "c.yaml"

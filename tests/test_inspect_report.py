@@ -10,16 +10,24 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from skills.graph import SkillGraph
-from skills.mastery import MasteryTracker
-from skills.records import (
-    Attempt, PlanItem, Problem, Rejected, RoundResult, Skill, SkillEval, TeacherCost, TeachingPlan,
-)
-from skills.report import WeaknessReport, build_weakness_report
-from skills.snapshot import SkillGraphSnapshot
 from teachloop.html_report import write_report
 from teachloop.inspect import inspect_json, render_inspect
 from teachloop.rundir import RunDir, RunDirError, append_jsonl, write_atomic
+from teachloop.skills.graph import SkillGraph
+from teachloop.skills.mastery import MasteryTracker
+from teachloop.skills.records import (
+    Attempt,
+    PlanItem,
+    Problem,
+    Rejected,
+    RoundResult,
+    Skill,
+    SkillEval,
+    TeacherCost,
+    TeachingPlan,
+)
+from teachloop.skills.report import WeaknessReport, build_weakness_report
+from teachloop.skills.snapshot import SkillGraphSnapshot
 
 SEED_SKILLS = [
     Skill(id="arith", name="Arithmetic", kind="domain"),
@@ -33,9 +41,7 @@ SEED_SKILLS = [
     Skill(id="logic", name="Logic", kind="domain"),
     Skill(id="kk.2", name="Knights and knaves, 2 people", parent="logic"),
 ]
-DISCOVERED = Skill(
-    id="add.3", name="3-digit addition", parent="add", prerequisites=["add.carry"], provenance="discovered", added_round=2
-)
+DISCOVERED = Skill(id="add.3", name="3-digit addition", parent="add", prerequisites=["add.carry"], provenance="discovered", added_round=2)
 # Held-out accuracy (out of 10) per round; add.1 is mastered, then drops in round 2 (a regression).
 ACC = {
     0: {"add.1": 9, "add.2": 5, "add.carry": 2, "mul.1": 3, "mul.2": 1, "kk.2": 4},
@@ -48,8 +54,14 @@ ROUNDS = 2
 def _problem(sid: str, j: int, rnd: int, action: str | None = None, provenance: str = "seed") -> Problem:
     a, b = 3 + j, 4 + rnd
     return Problem(
-        skill_id=sid, difficulty=1 + j % 2, prompt=f"[{sid}] What is {a} + {b}? Reply with just the number.",
-        answer=str(a + b), env="arith", provenance=provenance, round=rnd, action=action,
+        skill_id=sid,
+        difficulty=1 + j % 2,
+        prompt=f"[{sid}] What is {a} + {b}? Reply with just the number.",
+        answer=str(a + b),
+        env="arith",
+        provenance=provenance,
+        round=rnd,
+        action=action,
         teacher="procedural" if action else None,
     )
 
@@ -72,14 +84,20 @@ def build_run(root: Path) -> Path:
                 p = _problem(s, j, rnd)
                 problems[p.id] = p
                 ok = j < c
-                attempts.append(Attempt(
-                    problem_id=p.id, skill_id=s, round=rnd, phase="eval", split="heldout",
-                    completions=[p.answer if ok else f"The answer is {int(p.answer) + 1}.\n\n"], rewards=[1.0 if ok else 0.0],
-                ))
+                attempts.append(
+                    Attempt(
+                        problem_id=p.id,
+                        skill_id=s,
+                        round=rnd,
+                        phase="eval",
+                        split="heldout",
+                        completions=[p.answer if ok else f"The answer is {int(p.answer) + 1}.\n\n"],
+                        rewards=[1.0 if ok else 0.0],
+                    )
+                )
         if rnd > 0:
             train = [
-                Attempt(problem_id=f"t{rnd}{s}", skill_id=s, round=rnd, phase="train",
-                        completions=["x"] * 4, rewards=[1.0, 0.0, 1.0, 0.0])
+                Attempt(problem_id=f"t{rnd}{s}", skill_id=s, round=rnd, phase="train", completions=["x"] * 4, rewards=[1.0, 0.0, 1.0, 0.0])
                 for s in ("add.2", "add.carry", "mul.1")
             ]
             tracker.observe_training(train)
@@ -91,32 +109,52 @@ def build_run(root: Path) -> Path:
         append_jsonl(rd.attempts, attempts)
         if rnd == 0:
             continue
-        accepted = [_problem(s, 20 + j, rnd, action=a, provenance="generated" if a == "create" else "rewritten")
-                    for s, a in (("add.2", "create"), ("add.carry", "simplify"), ("mul.1", "create")) for j in range(3)]
+        accepted = [
+            _problem(s, 20 + j, rnd, action=a, provenance="generated" if a == "create" else "rewritten")
+            for s, a in (("add.2", "create"), ("add.carry", "simplify"), ("mul.1", "create"))
+            for j in range(3)
+        ]
         append_jsonl(rd.problems, accepted)
         rejects = [
-            Rejected(draft={"prompt": "What is 2 + 2?", "answer": "5"}, skill_id="add.2", action="create",
-                     reason="wrong_answer", detail="solver says 4"),
-            Rejected(draft={"prompt": "What is 3 × 4?", "answer": "12"}, skill_id="add.carry", action="simplify",
-                     reason="off_skill", detail="classified as mul.1"),
+            Rejected(
+                draft={"prompt": "What is 2 + 2?", "answer": "5"},
+                skill_id="add.2",
+                action="create",
+                reason="wrong_answer",
+                detail="solver says 4",
+            ),
+            Rejected(
+                draft={"prompt": "What is 3 × 4?", "answer": "12"},
+                skill_id="add.carry",
+                action="simplify",
+                reason="off_skill",
+                detail="classified as mul.1",
+            ),
         ]
         append_jsonl(rd.rejected, [{**r.model_dump(mode="json"), "round": rnd} for r in rejects])
-        append_jsonl(rd.rounds, [RoundResult(
-            round=rnd,
-            eval_before=[SkillEval(skill_id=s, split="heldout", n=10, correct=c) for s, c in ACC[rnd - 1].items()],
-            eval_after=evals,
-            problems_per_skill={"add.2": 3, "add.carry": 3, "mul.1": 3},
-            plan=TeachingPlan(items=[
-                PlanItem(skill_id="add.2", action="create", budget=3, rationale="frontier, weakest"),
-                PlanItem(skill_id="add.carry", action="simplify", budget=3),
-                PlanItem(skill_id="mul.1", action="create", budget=3),
-            ]),
-            accepted_per_action={"create": 6, "simplify": 3},
-            rejected_per_action={"create": {"wrong_answer": 1}, "simplify": {"off_skill": 1}},
-            teacher_cost=TeacherCost(prompt_tokens=1200 * rnd, completion_tokens=300 * rnd, requests=4, seconds=2.5 * rnd),
-            wall_time={"evaluate": 3.0, "teach": 2.5, "train": 40.0},
-            new_skills=["add.3"] if rnd == 2 else [],
-        )])
+        append_jsonl(
+            rd.rounds,
+            [
+                RoundResult(
+                    round=rnd,
+                    eval_before=[SkillEval(skill_id=s, split="heldout", n=10, correct=c) for s, c in ACC[rnd - 1].items()],
+                    eval_after=evals,
+                    problems_per_skill={"add.2": 3, "add.carry": 3, "mul.1": 3},
+                    plan=TeachingPlan(
+                        items=[
+                            PlanItem(skill_id="add.2", action="create", budget=3, rationale="frontier, weakest"),
+                            PlanItem(skill_id="add.carry", action="simplify", budget=3),
+                            PlanItem(skill_id="mul.1", action="create", budget=3),
+                        ]
+                    ),
+                    accepted_per_action={"create": 6, "simplify": 3},
+                    rejected_per_action={"create": {"wrong_answer": 1}, "simplify": {"off_skill": 1}},
+                    teacher_cost=TeacherCost(prompt_tokens=1200 * rnd, completion_tokens=300 * rnd, requests=4, seconds=2.5 * rnd),
+                    wall_time={"evaluate": 3.0, "teach": 2.5, "train": 40.0},
+                    new_skills=["add.3"] if rnd == 2 else [],
+                )
+            ],
+        )
     return root
 
 

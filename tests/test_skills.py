@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from skills.graph import SkillGraph, SkillGraphError
-from skills.mastery import MasteryConfig, MasteryTracker, SkillState, beta_cdf, beta_interval
-from skills.records import Attempt, Problem, Skill, SkillEval
-from skills.report import FailureExemplar, WeaknessReport, build_weakness_report
-from skills.snapshot import SkillGraphSnapshot
+from teachloop.skills.graph import SkillGraph, SkillGraphError
+from teachloop.skills.mastery import MasteryConfig, MasteryTracker, SkillState, beta_cdf, beta_interval
+from teachloop.skills.records import Attempt, Problem, Skill, SkillEval
+from teachloop.skills.report import FailureExemplar, WeaknessReport, build_weakness_report
+from teachloop.skills.snapshot import SkillGraphSnapshot
 
 
 def S(id: str, *prereqs: str, parent: str | None = None, kind: str = "skill", **kw) -> Skill:
@@ -22,16 +22,18 @@ def S(id: str, *prereqs: str, parent: str | None = None, kind: str = "skill", **
 @pytest.fixture
 def graph() -> SkillGraph:
     """arith/add: a, b (needs a), c (needs b); arith/mul (topic needs topic add): m1, m2 (needs m1)."""
-    return SkillGraph([
-        S("arith", kind="domain"),
-        S("add", parent="arith", kind="topic"),
-        S("mul", "add", parent="arith", kind="topic"),
-        S("m2", "m1", parent="mul"),
-        S("m1", parent="mul"),
-        S("c", "b", parent="add"),
-        S("b", "a", parent="add"),
-        S("a", parent="add"),
-    ])
+    return SkillGraph(
+        [
+            S("arith", kind="domain"),
+            S("add", parent="arith", kind="topic"),
+            S("mul", "add", parent="arith", kind="topic"),
+            S("m2", "m1", parent="mul"),
+            S("m1", parent="mul"),
+            S("c", "b", parent="add"),
+            S("b", "a", parent="add"),
+            S("a", parent="add"),
+        ]
+    )
 
 
 def evals(**acc: tuple[int, int]) -> list[SkillEval]:
@@ -54,17 +56,20 @@ def test_graph_orders_prerequisites_first_and_expands_topic_prerequisites(graph:
     assert topo.index("c") < topo.index("add") < topo.index("m1")  # a topic after its skills
 
 
-@pytest.mark.parametrize("skills, message", [
-    ([S("a", "c"), S("b", "a"), S("c", "b")], "prerequisite cycle: a -> b -> c -> a"),
-    ([S("a", "a")], "prerequisite cycle: a -> a"),
-    ([S("t", "a", kind="topic"), S("a", parent="t")], "prerequisite cycle: a -> a (inherited from 't')"),
-    ([S("t", kind="topic"), S("a", "t", parent="t")], "prerequisite cycle: a requires its own parent t"),
-    ([S("a", "x")], "unknown skill 'x' (prerequisite of 'a')"),
-    ([S("a", parent="nope")], "unknown skill 'nope' (parent of 'a')"),
-    ([S("a"), S("a")], "duplicate skill id 'a'"),
-    ([S("a"), S("t", parent="a", kind="topic")], "topic 't' cannot be under skill 'a' (a skill's children are sub-skills)"),
-    ([S("a"), S("b", "a", parent="a")], "sub-skill b cannot require its parent skill a (it refines it)"),
-])
+@pytest.mark.parametrize(
+    "skills, message",
+    [
+        ([S("a", "c"), S("b", "a"), S("c", "b")], "prerequisite cycle: a -> b -> c -> a"),
+        ([S("a", "a")], "prerequisite cycle: a -> a"),
+        ([S("t", "a", kind="topic"), S("a", parent="t")], "prerequisite cycle: a -> a (inherited from 't')"),
+        ([S("t", kind="topic"), S("a", "t", parent="t")], "prerequisite cycle: a requires its own parent t"),
+        ([S("a", "x")], "unknown skill 'x' (prerequisite of 'a')"),
+        ([S("a", parent="nope")], "unknown skill 'nope' (parent of 'a')"),
+        ([S("a"), S("a")], "duplicate skill id 'a'"),
+        ([S("a"), S("t", parent="a", kind="topic")], "topic 't' cannot be under skill 'a' (a skill's children are sub-skills)"),
+        ([S("a"), S("b", "a", parent="a")], "sub-skill b cannot require its parent skill a (it refines it)"),
+    ],
+)
 def test_invalid_graphs_are_rejected_with_one_line_naming_the_skills(skills: list[Skill], message: str) -> None:
     with pytest.raises(SkillGraphError) as e:
         SkillGraph(skills)
@@ -153,10 +158,12 @@ def test_credible_interval_is_exact_over_a_wide_range() -> None:
 
 def test_training_rollouts_weigh_less_and_unseen_skills_read_as_the_prior() -> None:
     t = MasteryTracker(MasteryConfig(train_weight=0.5))
-    t.observe_training([
-        Attempt(problem_id="p", skill_id="x", round=1, phase="train", completions=["1"] * 4, rewards=[1, 1, 1, 0]),
-        Attempt(problem_id="q", skill_id="x", round=1, phase="eval", completions=["1"], rewards=[1]),  # skipped
-    ])
+    t.observe_training(
+        [
+            Attempt(problem_id="p", skill_id="x", round=1, phase="train", completions=["1"] * 4, rewards=[1, 1, 1, 0]),
+            Attempt(problem_id="q", skill_id="x", round=1, phase="eval", completions=["1"], rewards=[1]),  # skipped
+        ]
+    )
     st = t.state("x")
     assert (st.alpha, st.beta, st.attempts, st.last_seen) == (1 + 1.5, 1 + 0.5, 4, 1)
     prior = t.state("never")
@@ -188,6 +195,7 @@ def test_recency_weighting_fades_old_evidence_once_per_round_boundary() -> None:
 
 def test_reading_before_or_after_end_round_gives_the_same_states() -> None:
     """The episode may build its report before or after end_round, or resume from a snapshot."""
+
     def run(report_after_end: bool, restore: bool) -> list[SkillState]:
         t, seen = MasteryTracker(), []
         for r in range(4):
@@ -277,14 +285,22 @@ def test_frontier_blocked_and_regressions_on_a_hand_built_graph(graph: SkillGrap
 
 
 def test_exemplars_come_from_this_rounds_failed_eval_attempts(graph: SkillGraph) -> None:
-    probs = {p.id: p for p in (
-        Problem(skill_id="c", difficulty=2, prompt=f"What is {i} + 19?", answer=str(i + 19), env="arith") for i in range(6)
-    )}
+    probs = {
+        p.id: p
+        for p in (Problem(skill_id="c", difficulty=2, prompt=f"What is {i} + 19?", answer=str(i + 19), env="arith") for i in range(6))
+    }
     pids = list(probs)
 
     def att(pid: str, rewards: list[float], completions: list[str], **kw) -> Attempt:
-        return Attempt(problem_id=pid, skill_id=kw.pop("skill", "c"), round=kw.pop("round", 1), phase=kw.pop("phase", "eval"),
-                       split=kw.pop("split", "heldout"), completions=completions, rewards=rewards)
+        return Attempt(
+            problem_id=pid,
+            skill_id=kw.pop("skill", "c"),
+            round=kw.pop("round", 1),
+            phase=kw.pop("phase", "eval"),
+            split=kw.pop("split", "heldout"),
+            completions=completions,
+            rewards=rewards,
+        )
 
     long = "  I think\n the answer   is " + "very " * 80 + "42"
     attempts = [
@@ -324,13 +340,21 @@ def _reference_exemplars(attempts, weak, round, problems, k, first_split="heldou
         i = next(i for i, r in enumerate(a.rewards) if r < 1.0)
         p = problems.get(a.problem_id)
         answer = " ".join((a.completions[i] if i < len(a.completions) else "").split())
-        got.append(FailureExemplar(
-            problem_id=a.problem_id, prompt=p.prompt if p else None, split=a.split, expected=p.answer if p else None,
-            student_answer=answer if len(answer) <= 200 else answer[:199] + "…",
-        ))
+        got.append(
+            FailureExemplar(
+                problem_id=a.problem_id,
+                prompt=p.prompt if p else None,
+                split=a.split,
+                expected=p.answer if p else None,
+                student_answer=answer if len(answer) <= 200 else answer[:199] + "…",
+            )
+        )
 
-    failed = [a for a in attempts if a.skill_id in weak and a.round == round and a.phase == "eval" and a.rewards
-              and min(a.rewards) < 1.0] if k > 0 else []
+    failed = (
+        [a for a in attempts if a.skill_id in weak and a.round == round and a.phase == "eval" and a.rewards and min(a.rewards) < 1.0]
+        if k > 0
+        else []
+    )
     for a in [a for a in failed if a.split == first_split] + [a for a in failed if a.split != first_split]:
         take(a)
     return out
@@ -346,12 +370,17 @@ def test_exemplars_equal_the_plain_rule_on_random_attempts(graph: SkillGraph, se
     attempts = []
     for _ in range(int(rng.integers(0, 60))):
         n = int(rng.integers(0, 4))
-        attempts.append(Attempt(
-            problem_id=str(rng.choice(pids)), skill_id=str(rng.choice(skills)), round=int(rng.integers(0, 3)),
-            phase=str(rng.choice(["eval", "eval", "train"])), split=str(rng.choice(["heldout", "heldout", "ood"])),
-            completions=[f" answer\n {j}  " for j in range(int(rng.integers(0, n + 1)))],
-            rewards=rng.choice([0.0, 0.5, 1.0, 1.0], size=n).tolist(),
-        ))
+        attempts.append(
+            Attempt(
+                problem_id=str(rng.choice(pids)),
+                skill_id=str(rng.choice(skills)),
+                round=int(rng.integers(0, 3)),
+                phase=str(rng.choice(["eval", "eval", "train"])),
+                split=str(rng.choice(["heldout", "heldout", "ood"])),
+                completions=[f" answer\n {j}  " for j in range(int(rng.integers(0, n + 1)))],
+                rewards=rng.choice([0.0, 0.5, 1.0, 1.0], size=n).tolist(),
+            )
+        )
     for k in range(4):
         rep = build_weakness_report(graph, tracker, round=1, attempts=attempts, problems=probs, k=k)
         ref = _reference_exemplars(attempts, set(rep.weak), 1, probs, k)
@@ -369,15 +398,28 @@ def test_states_equal_validated_records_with_unseen_skills_and_missing_rounds() 
     states = table.states()
     assert list(states) == ["a", "b", "c", "d", "never"]
     assert [states[s].history for s in states] == [
-        [0.75, 1.0, 0.5], [0.25, None, 0.75], [None, None, None], [None, 0.5, 0.25], [None, None, None]
+        [0.75, 1.0, 0.5],
+        [0.25, None, 0.75],
+        [None, None, None],
+        [None, 0.5, 0.25],
+        [None, None, None],
     ]
     for i, (sid, st) in enumerate(states.items()):
         expect = SkillState(
-            skill_id=sid, alpha=table.alpha[i], beta=table.beta[i], attempts=table.attempts[i], successes=table.successes[i],
-            mean=table.mean[i], ci_low=table.ci_low[i], ci_high=table.ci_high[i], evidence=table.evidence[i],
-            mastered=bool(table.mastered[i]), trend=table.trend[i],
+            skill_id=sid,
+            alpha=table.alpha[i],
+            beta=table.beta[i],
+            attempts=table.attempts[i],
+            successes=table.successes[i],
+            mean=table.mean[i],
+            ci_low=table.ci_low[i],
+            ci_high=table.ci_high[i],
+            evidence=table.evidence[i],
+            mastered=bool(table.mastered[i]),
+            trend=table.trend[i],
             last_seen=int(table.last_seen[i]) if table.last_seen[i] >= 0 else None,
-            history=[None if math.isnan(v) else float(v) for v in table.accuracy[:, i]], regressed=bool(table.regressed[i]),
+            history=[None if math.isnan(v) else float(v) for v in table.accuracy[:, i]],
+            regressed=bool(table.regressed[i]),
         )
         assert st == expect and list(st.__dict__) == list(expect.__dict__)
         assert st.model_dump_json() == expect.model_dump_json()
@@ -429,7 +471,10 @@ def test_skills_layer_imports_nothing_above_it() -> None:
     allowed = {"pydantic", "networkx", "numpy", "skills", "__future__"} | set(sys.stdlib_module_names)
     for path in (Path(__file__).parents[1] / "skills").glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            )
             for name in names:
                 assert name.split(".")[0] in allowed, f"{path.name} imports {name}"

@@ -14,7 +14,7 @@ from collections import Counter
 
 import pytest
 
-from agents.strategies import (
+from teachloop.agents.strategies import (
     STRATEGIES,
     CurriculumStrategy,
     DUMPStrategy,
@@ -28,9 +28,9 @@ from agents.strategies import (
     make_strategy,
     softmax,
 )
-from environments.arithmetic import ArithmeticEnv
-from skills.graph import SkillGraph
-from skills.records import Attempt, Problem, SkillEval
+from teachloop.environments.arithmetic import ArithmeticEnv
+from teachloop.skills.graph import SkillGraph
+from teachloop.skills.records import Attempt, Problem, SkillEval
 
 SKILLS = ["add.1digit", "add.2digit", "sub.1digit"]
 
@@ -56,8 +56,9 @@ def attempts_for(problems: list[Problem], pass_rate_of, g: int = 8) -> list[Atte
     for p in problems:
         k = round(pass_rate_of(p) * g)
         out.append(
-            Attempt(problem_id=p.id, skill_id=p.skill_id, round=1, phase="train",
-                    completions=["x"] * g, rewards=[1.0] * k + [0.0] * (g - k))
+            Attempt(
+                problem_id=p.id, skill_id=p.skill_id, round=1, phase="train", completions=["x"] * g, rewards=[1.0] * k + [0.0] * (g - k)
+            )
         )
     return out
 
@@ -182,7 +183,12 @@ def test_variance_prefers_pass_rate_one_half(ctx: StrategyContext) -> None:
     assert per_skill["add.2digit"] > 0.8 * len(nxt), per_skill
     # Closer to 0.5 beats farther from it.
     var.pass_rate = {("add.2digit", 1): 0.5, ("add.2digit", 2): 0.2, ("add.2digit", 3): 0.95}
-    w = dict(zip([("add.2digit", 1), ("add.2digit", 2), ("add.2digit", 3)], var.weights([("add.2digit", 1), ("add.2digit", 2), ("add.2digit", 3)])))
+    w = dict(
+        zip(
+            [("add.2digit", 1), ("add.2digit", 2), ("add.2digit", 3)],
+            var.weights([("add.2digit", 1), ("add.2digit", 2), ("add.2digit", 3)]),
+        )
+    )
     assert w[("add.2digit", 1)] > w[("add.2digit", 2)] > w[("add.2digit", 3)]
 
 

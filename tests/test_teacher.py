@@ -7,15 +7,15 @@ import random
 
 import pytest
 
-from agents.drafts import AuthorResponse, DiscoverResponse, Draft
-from agents.policies import PlanConfig, make_plan
-from agents.teacher import TeacherAgent, TeacherConfig, TeachingContext, normalise_text
-from agents.teacher_models import ProceduralTeacher
-from environments import get_environment
-from skills.graph import SkillGraph
-from skills.mastery import MasteryTracker
-from skills.records import Attempt, PlanItem, SkillEval, TeachingPlan
-from skills.report import build_weakness_report
+from teachloop.agents.drafts import AuthorResponse, DiscoverResponse, Draft
+from teachloop.agents.policies import PlanConfig, make_plan
+from teachloop.agents.teacher import TeacherAgent, TeacherConfig, TeachingContext, normalise_text
+from teachloop.agents.teacher_models import ProceduralTeacher
+from teachloop.environments import get_environment
+from teachloop.skills.graph import SkillGraph
+from teachloop.skills.mastery import MasteryTracker
+from teachloop.skills.records import Attempt, PlanItem, SkillEval, TeachingPlan
+from teachloop.skills.report import build_weakness_report
 
 
 @pytest.fixture()
@@ -33,9 +33,15 @@ def world():
 def ctx_for(world, model=None, plan=None, **kw) -> TeachingContext:
     env, graph, report = world
     return TeachingContext(
-        env=env, graph=graph, report=report, model=model or ProceduralTeacher(env), round=1,
-        eval_keys=env.eval_keys(), eval_texts={normalise_text(p.prompt) for p in env.eval_set("heldout") + env.eval_set("ood")},
-        fixed_plan=plan, **kw,
+        env=env,
+        graph=graph,
+        report=report,
+        model=model or ProceduralTeacher(env),
+        round=1,
+        eval_keys=env.eval_keys(),
+        eval_texts={normalise_text(p.prompt) for p in env.eval_set("heldout") + env.eval_set("ood")},
+        fixed_plan=plan,
+        **kw,
     )
 
 
@@ -77,7 +83,9 @@ def test_skill_tree_plan_does_not_starve_behind_an_unmastered_root():
 def test_each_action_yields_verified_problems(world, action):
     env, graph, _ = world
     src = env.generate("add.2digit", 2, 3, random.Random(1))
-    plan = TeachingPlan(items=[PlanItem(skill_id="add.2digit", action=action, budget=3, difficulty=2, source_problem_ids=[p.id for p in src])])
+    plan = TeachingPlan(
+        items=[PlanItem(skill_id="add.2digit", action=action, budget=3, difficulty=2, source_problem_ids=[p.id for p in src])]
+    )
     ctx = ctx_for(world, plan=plan, problems={p.id: p for p in src})
     batch, _, _ = TeacherAgent(TeacherConfig()).teach(ctx)
     assert len(batch.problems) == 3
@@ -123,7 +131,11 @@ def test_bad_drafts_are_rejected_with_reasons(world):
         Draft(spec={"op": "expr", "expr": "__import__('os').system('x')"}, answer="0"),  # not maths
         Draft(spec=eval_p.spec, answer=eval_p.answer),  # collides with the held-out set
     ]
-    plan = TeachingPlan(items=[PlanItem(skill_id=eval_p.skill_id if eval_p.skill_id == "add.2digit" else "add.2digit", action="create", budget=6, difficulty=1)])
+    plan = TeachingPlan(
+        items=[
+            PlanItem(skill_id=eval_p.skill_id if eval_p.skill_id == "add.2digit" else "add.2digit", action="create", budget=6, difficulty=1)
+        ]
+    )
     model = ScriptedTeacher(drafts, unparsable=1)
     batch, _, _ = TeacherAgent(TeacherConfig(max_retries=1)).teach(ctx_for(world, model=model, plan=plan))
     reasons = sorted(r.reason for r in batch.rejected)
@@ -148,10 +160,12 @@ def test_eval_collision_rejected(world):
 
 
 def test_retry_loop_stops_at_its_budget(world):
-    plan = TeachingPlan(items=[
-        PlanItem(skill_id="add.2digit", action="create", budget=3, difficulty=1),
-        PlanItem(skill_id="sub.1digit", action="create", budget=2, difficulty=1),
-    ])
+    plan = TeachingPlan(
+        items=[
+            PlanItem(skill_id="add.2digit", action="create", budget=3, difficulty=1),
+            PlanItem(skill_id="sub.1digit", action="create", budget=2, difficulty=1),
+        ]
+    )
     model = ScriptedTeacher([Draft(spec={"op": "expr", "expr": "10 + 21"}, answer="99")])  # always wrong
     batch, _, _ = TeacherAgent(TeacherConfig(max_retries=3)).teach(ctx_for(world, model=model, plan=plan))
     assert model.calls == 6  # 3 tries per item, then on to the next item, then curate
@@ -160,10 +174,12 @@ def test_retry_loop_stops_at_its_budget(world):
 
 def test_killed_round_resumes_without_reauthoring(world, tmp_path):
     env, _, _ = world
-    plan = TeachingPlan(items=[
-        PlanItem(skill_id="add.2digit", action="create", budget=3, difficulty=1),
-        PlanItem(skill_id="sub.1digit", action="create", budget=3, difficulty=1),
-    ])
+    plan = TeachingPlan(
+        items=[
+            PlanItem(skill_id="add.2digit", action="create", budget=3, difficulty=1),
+            PlanItem(skill_id="sub.1digit", action="create", budget=3, difficulty=1),
+        ]
+    )
     proc = ProceduralTeacher(env)
 
     def drafts(req):
@@ -188,8 +204,15 @@ def test_discover_adds_a_verified_sub_skill(world):
     # Failures cluster on carrying: the student fails every carry problem and solves the rest.
     probs = env.generate("add.2digit", 1, 60, random.Random(3))
     attempts = [
-        Attempt(problem_id=p.id, skill_id="add.2digit", round=0, phase="eval", split="heldout", completions=["x"],
-                rewards=[0.0 if "carry" in env.features(p.spec) else 1.0])
+        Attempt(
+            problem_id=p.id,
+            skill_id="add.2digit",
+            round=0,
+            phase="eval",
+            split="heldout",
+            completions=["x"],
+            rewards=[0.0 if "carry" in env.features(p.spec) else 1.0],
+        )
         for p in probs
     ]
     plan = TeachingPlan(items=[PlanItem(skill_id="add.2digit", action="discover", budget=0)])

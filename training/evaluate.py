@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from skills.records import Attempt, Problem, Record, SkillEval
-from training.prompts import to_prompt_text
-from training.quiet import quiet
+from teachloop.skills.records import Attempt, Problem, Record, SkillEval, is_correct, tally
+from teachloop.training.prompts import to_prompt_text
+from teachloop.training.quiet import quiet
 
 if TYPE_CHECKING:
-    from training.student import Student
+    from teachloop.training.student import Student
 
 RewardFn = Callable[[Problem, str], float]
 ProgressFn = Callable[[int, int], None]
@@ -62,7 +62,10 @@ def evaluate(
     pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
     eos_ids = _eos_ids(model, tok)
     gen_config = GenerationConfig(
-        max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad_id, eos_token_id=eos_ids,
+        max_new_tokens=max_new_tokens,
+        do_sample=False,
+        pad_token_id=pad_id,
+        eos_token_id=eos_ids,
         bos_token_id=tok.bos_token_id,
     )
     # Chat templates already contain their special tokens; adding BOS again would change the text
@@ -86,9 +89,7 @@ def evaluate(
                     ids[row, width - n :] = torch.tensor(encoded[i], dtype=torch.long)
                     mask[row, width - n :] = 1
                 t0 = time.perf_counter()
-                out = model.generate(
-                    input_ids=ids.to(model.device), attention_mask=mask.to(model.device), generation_config=gen_config
-                )
+                out = model.generate(input_ids=ids.to(model.device), attention_mask=mask.to(model.device), generation_config=gen_config)
                 gen_seconds += time.perf_counter() - t0
                 new = out[:, width:].cpu()
                 for row, i in enumerate(idx):
@@ -102,20 +103,21 @@ def evaluate(
         model.train(was_training)
 
     attempts: list[Attempt] = []
-    per_skill: dict[str, list[int]] = {}
     for problem, text in zip(problems, texts, strict=True):
         reward = float(reward_fn(problem, text))
         attempts.append(
             Attempt(
-                problem_id=problem.id, skill_id=problem.skill_id, round=round, phase="eval", split=split,
-                completions=[text], rewards=[reward],
+                problem_id=problem.id,
+                skill_id=problem.skill_id,
+                round=round,
+                phase="eval",
+                split=split,
+                completions=[text],
+                rewards=[reward],
             )
         )
-        counts = per_skill.setdefault(problem.skill_id, [0, 0])  # [n, correct]
-        counts[0] += 1
-        counts[1] += reward >= 1.0
     return EvalOutcome(
-        per_skill=[SkillEval(skill_id=s, split=split, n=n, correct=c) for s, (n, c) in per_skill.items()],
+        per_skill=tally((a.skill_id, split, is_correct(a.rewards[0])) for a in attempts),
         attempts=attempts,
         tokens_per_s=generated / gen_seconds if gen_seconds > 0 else 0.0,
         seconds=time.perf_counter() - start,

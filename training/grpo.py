@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
-from skills.records import Attempt, Problem, Record
-from training.prompts import to_messages
-from training.quiet import quiet
-from training.rollouts import RolloutRecorder
+from teachloop.skills.records import Attempt, Problem, Record
+from teachloop.training.prompts import to_messages
+from teachloop.training.quiet import quiet
+from teachloop.training.rollouts import RolloutRecorder
 
 if TYPE_CHECKING:
-    from training.student import Student
+    from teachloop.training.student import Student
 
 RewardFn = Callable[[Problem, str], float]
 ProgressFn = Callable[[int, int], None]
@@ -38,15 +38,15 @@ class GRPOSettings(Record):
     prompts_per_step: int = Field(
         default=2, ge=1, description="Distinct problems per optimizer step; each is sampled `num_generations` times."
     )
-    num_generations: int = Field(
-        default=8, ge=2, description="Group size G: completions per problem whose rewards are compared (≥ 2)."
-    )
+    num_generations: int = Field(default=8, ge=2, description="Group size G: completions per problem whose rewards are compared (≥ 2).")
     max_completion_length: int = Field(
-        default=16, ge=1,
+        default=16,
+        ge=1,
         description="Tokens generated per completion. Answers are 'just the number'; on CPU time grows linearly with it.",
     )
     learning_rate: float | None = Field(
-        default=None, gt=0,
+        default=None,
+        gt=0,
         description="AdamW learning rate. None: 1e-5 for full fine-tuning, 1e-4 with LoRA. TRL's default 1e-6 "
         "moved SmolLM2 by nothing measurable in 12 steps, and a round has only a handful of steps.",
     )
@@ -56,12 +56,14 @@ class GRPOSettings(Record):
         "across rounds: a per-round decay to zero would waste the last steps of every round.",
     )
     temperature: float = Field(
-        default=0.7, gt=0,
+        default=0.7,
+        gt=0,
         description="Sampling temperature of rollouts. SmolLM2 at 1.0 mostly rambles (7% correct vs 13% at 0.7), "
         "which leaves groups with no correct answer and so no gradient.",
     )
     beta: float = Field(
-        default=0.0, ge=0,
+        default=0.0,
+        ge=0,
         description="KL penalty to a reference model. 0 skips the reference model entirely (half the memory).",
     )
     loss_type: str = Field(
@@ -79,7 +81,8 @@ class GRPOSettings(Record):
         "measured on SmolLM2 at 2×8×16 it cut peak RSS from 5.2 to 3.9 GB for about the same step time.",
     )
     gradient_accumulation_steps: int = Field(
-        default=1, ge=1,
+        default=1,
+        ge=1,
         description="Split each step's prompts_per_step × num_generations rollouts into this many micro-batches "
         "(memory only; the step still sees every rollout). Must divide prompts_per_step × num_generations.",
     )
@@ -91,9 +94,7 @@ class GRPOSettings(Record):
     vllm_server_base_url: str | None = Field(
         default=None, description="Base URL of the `trl vllm-serve` server in server mode (None: http://localhost:8000)."
     )
-    vllm_gpu_memory_utilization: float = Field(
-        default=0.3, gt=0, le=1, description="GPU memory fraction vLLM may take in colocate mode."
-    )
+    vllm_gpu_memory_utilization: float = Field(default=0.3, gt=0, le=1, description="GPU memory fraction vLLM may take in colocate mode.")
     use_lora: bool = Field(
         default=False,
         description="Train a LoRA adapter (peft) and merge it into the student at the end of the round, so the "
@@ -174,9 +175,7 @@ def train_round(
             raise RuntimeError("use_vllm needs vLLM and a CUDA GPU: pip install 'teachloop[vllm]'")
 
     rows = schedule(problems, settings.steps * settings.prompts_per_step, random.Random(f"{settings.seed}:{round}"))
-    dataset = Dataset.from_list(
-        [{"prompt": to_messages(p), "problem_id": p.id, "skill_id": p.skill_id} for p in rows]
-    )
+    dataset = Dataset.from_list([{"prompt": to_messages(p), "problem_id": p.id, "skill_id": p.skill_id} for p in rows])
     recorder = RolloutRecorder({p.id: p for p in problems}, reward_fn, settings.num_generations)
     cuda = torch.cuda.is_available()
     use_cpu = (not cuda) if settings.use_cpu is None else settings.use_cpu
@@ -184,8 +183,7 @@ def train_round(
     rollouts = settings.prompts_per_step * settings.num_generations
     vllm: dict[str, Any] = {}
     if settings.use_vllm:
-        vllm = {"use_vllm": True, "vllm_mode": settings.vllm_mode,
-                "vllm_gpu_memory_utilization": settings.vllm_gpu_memory_utilization}
+        vllm = {"use_vllm": True, "vllm_mode": settings.vllm_mode, "vllm_gpu_memory_utilization": settings.vllm_gpu_memory_utilization}
         if settings.vllm_server_base_url:
             vllm["vllm_server_base_url"] = settings.vllm_server_base_url
     with quiet(not settings.verbose):
@@ -223,9 +221,7 @@ def train_round(
     if settings.use_lora:
         from peft import LoraConfig
 
-        peft_config = LoraConfig(
-            r=settings.lora_r, lora_alpha=settings.lora_alpha, target_modules="all-linear", task_type="CAUSAL_LM"
-        )
+        peft_config = LoraConfig(r=settings.lora_r, lora_alpha=settings.lora_alpha, target_modules="all-linear", task_type="CAUSAL_LM")
 
     class _Progress(TrainerCallback):
         def on_train_begin(self, args, state, control, **kwargs):  # noqa: ANN001, D102

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from skills.records import Problem
+from teachloop.skills.records import Problem
 
 if TYPE_CHECKING:
-    from training.student import Student
+    from teachloop.training.student import Student
 
 
 def to_messages(problem: Problem) -> list[dict[str, str]]:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from skills.records import Attempt, Problem
+from teachloop.skills.records import Attempt, Problem, is_correct
 
 
 @dataclass
@@ -84,7 +84,7 @@ class RolloutRecorder:
             return {}
         return {
             "reward_mean": sum(rewards) / len(rewards),
-            "pass_rate": sum(r >= 1.0 for r in rewards) / len(rewards),
+            "pass_rate": sum(map(is_correct, rewards)) / len(rewards),
             "mean_abs_advantage": sum(g.mean_abs_advantage for g in self.groups) / len(self.groups),
             "frac_zero_variance_groups": sum(g.zero_variance for g in self.groups) / len(self.groups),
             "groups": float(len(self.groups)),

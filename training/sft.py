@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from skills.records import Problem, Record
-from training.prompts import to_messages
-from training.quiet import quiet
+from teachloop.skills.records import Problem, Record
+from teachloop.training.prompts import to_messages
+from teachloop.training.quiet import quiet
 
 if TYPE_CHECKING:
-    from training.student import Student
+    from teachloop.training.student import Student
 
 ProgressFn = Callable[[int, int], None]
 
@@ -31,7 +31,8 @@ class SFTSettings(Record):
     """How long and how hard the warm start trains. CPU-sized defaults for the tiny student."""
 
     steps: int = Field(
-        default=1000, ge=1,
+        default=1000,
+        ge=1,
         description="Optimizer steps (TRL `max_steps`). 1,000 is calibrated for the tiny student: its target skills "
         "then sit at 20-50 % held-out accuracy, where GRPO has the most to learn.",
     )
@@ -72,10 +73,7 @@ def sft(
     from transformers import PrinterCallback, ProgressCallback, TrainerCallback
     from trl import SFTConfig, SFTTrainer
 
-    rows = [
-        {"prompt": to_messages(p), "completion": [{"role": "assistant", "content": text}]}
-        for p, text in examples
-    ]
+    rows = [{"prompt": to_messages(p), "completion": [{"role": "assistant", "content": text}]} for p, text in examples]
     dataset = Dataset.from_list(rows)
 
     class _Progress(TrainerCallback):

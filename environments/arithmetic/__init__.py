@@ -1,5 +1,5 @@
 """Whole-number arithmetic on reasoning-gym: skill tree, generators, solver, classifier, rewrites."""
 
-from environments.arithmetic.env import ArithmeticEnv
+from teachloop.environments.arithmetic.env import ArithmeticEnv
 
 __all__ = ["ArithmeticEnv"]

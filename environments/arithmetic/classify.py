@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import gcd
 
-from environments.arithmetic.expressions import literals
-from environments.arithmetic.specs import Analysis, FractionSpec, MultipleSpec
+from teachloop.environments.arithmetic.expressions import literals
+from teachloop.environments.arithmetic.specs import Analysis, FractionSpec, MultipleSpec
 
 # Upper bounds per level (level i allows values <= BOUNDS[i-1]); the last entry is the OOD level.
 GCD_BOUNDS = (20, 50, 100, 1000)

@@ -10,27 +10,27 @@ from typing import Any
 
 import reasoning_gym
 
-from environments.answers import (
+from teachloop.environments.answers import (
     extract_answer,
     fraction_parts,
     parse_answer,
     to_fraction,
 )
-from environments.arithmetic.classify import classify_base
-from environments.arithmetic.features import FAMILY_FEATURES, FEATURES, features
-from environments.arithmetic.generators import Sampler
-from environments.arithmetic.render import N_STYLES, render
-from environments.arithmetic.rewrite import longer, magnitude, renumbered, shorter
-from environments.arithmetic.skills import (
+from teachloop.environments.arithmetic.classify import classify_base
+from teachloop.environments.arithmetic.features import FAMILY_FEATURES, FEATURES, features
+from teachloop.environments.arithmetic.generators import Sampler
+from teachloop.environments.arithmetic.render import N_STYLES, render
+from teachloop.environments.arithmetic.rewrite import longer, magnitude, renumbered, shorter
+from teachloop.environments.arithmetic.skills import (
     DOMAIN,
     SKILL_DEFS,
     SKILLS_BY_ID,
     SkillDef,
     seed_graph,
 )
-from environments.arithmetic.specs import SPEC_FORMATS, Analysis, FractionSpec, analyse
-from environments.base import EvalSplit, RewriteMode
-from skills.records import (
+from teachloop.environments.arithmetic.specs import SPEC_FORMATS, Analysis, FractionSpec, analyse
+from teachloop.environments.base import EvalSplit, RewriteMode
+from teachloop.skills.records import (
     Classification,
     Problem,
     Provenance,
@@ -189,11 +189,7 @@ class ArithmeticEnv:
         ids: list[str] = []
         if base.skill is not None:
             feats = features(a)
-            ids += [
-                sid
-                for sid, s in self._discovered.items()
-                if s.spec["base"] == base.skill and s.spec["feature"] in feats
-            ]
+            ids += [sid for sid, s in self._discovered.items() if s.spec["base"] == base.skill and s.spec["feature"] in feats]
             ids.append(base.skill)
         if base.topic is not None:
             ids.append(base.topic)
@@ -229,15 +225,12 @@ class ArithmeticEnv:
             found = cls.skill_ids[0] if cls.skill_ids else "no skill"
             return Verdict(accepted=False, reason="off_skill", detail=f"spec exercises {found}, not {target}")
         if cls.difficulty != problem.difficulty:
-            return Verdict(
-                accepted=False, reason="off_skill", detail=f"difficulty is {cls.difficulty}, not {problem.difficulty}"
-            )
+            return Verdict(accepted=False, reason="off_skill", detail=f"difficulty is {cls.difficulty}, not {problem.difficulty}")
         if not sd.min_level <= problem.difficulty <= sd.max_level:
             return Verdict(
                 accepted=False,
                 reason="off_skill",
-                detail=f"level {problem.difficulty} is outside {target}'s training levels "
-                f"{sd.min_level}..{sd.max_level}",
+                detail=f"level {problem.difficulty} is outside {target}'s training levels {sd.min_level}..{sd.max_level}",
             )
         return Verdict(accepted=True)
 
@@ -398,9 +391,7 @@ class ArithmeticEnv:
             edits = [e for _ in range(6) for e in renumbered(a, rng)]
         chosen = next((e for e in edits if fits(analyse(e))), None)
         if chosen is None:
-            pool = [
-                p.spec for p in self._draw(problem.skill_id, target, 8, rng, exclude=exclude) if fits(analyse(p.spec))
-            ]
+            pool = [p.spec for p in self._draw(problem.skill_id, target, 8, rng, exclude=exclude) if fits(analyse(p.spec))]
             if not pool:
                 return None
             mine = features(a)

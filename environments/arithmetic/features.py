@@ -11,8 +11,8 @@ import ast
 from fractions import Fraction
 from math import gcd
 
-from environments.arithmetic.expressions import Expression, left_to_right
-from environments.arithmetic.specs import Analysis, FractionSpec, MultipleSpec
+from teachloop.environments.arithmetic.expressions import Expression, left_to_right
+from teachloop.environments.arithmetic.specs import Analysis, FractionSpec, MultipleSpec
 
 FEATURES: dict[str, str] = {
     "carry": "a column sum (or a digit product) reaches 10 and carries",

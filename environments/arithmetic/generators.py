@@ -22,10 +22,10 @@ from typing import Any
 import reasoning_gym
 from reasoning_gym.dataset import ProceduralDataset
 
-from environments.answers import to_fraction
-from environments.arithmetic.expressions import parse_expression
-from environments.arithmetic.skills import Recipe
-from environments.arithmetic.specs import analyse
+from teachloop.environments.answers import to_fraction
+from teachloop.environments.arithmetic.expressions import parse_expression
+from teachloop.environments.arithmetic.skills import Recipe
+from teachloop.environments.arithmetic.specs import analyse
 
 _SIZE = 2**31  # reasoning-gym's size is virtual; items are made on demand
 
@@ -85,9 +85,7 @@ class Sampler:
         return spec
 
     @staticmethod
-    def _convert(
-        recipe: Recipe, item: dict[str, Any], other: dict[str, Any] | None
-    ) -> tuple[dict[str, Any], str | None]:
+    def _convert(recipe: Recipe, item: dict[str, Any], other: dict[str, Any] | None) -> tuple[dict[str, Any], str | None]:
         """(spec, reasoning-gym's answer when we trust it)."""
         meta = item["metadata"]
         if recipe.form == "expr":
@@ -97,9 +95,7 @@ class Sampler:
                 text = parse_expression(_NEGATIVE_LITERAL_RE.sub(r"\1\2", text)).text
             spec = {"op": "expr", "expr": text}
             ops = set(recipe.config.get("operators", ("+", "-")))
-            trusted = recipe.dataset != "basic_arithmetic" or (
-                len(ops) == 1 and "/" not in ops and not recipe.abs_literals
-            )
+            trusted = recipe.dataset != "basic_arithmetic" or (len(ops) == 1 and "/" not in ops and not recipe.abs_literals)
             return spec, item["answer"] if trusted else None
         if recipe.form in ("product", "quotient"):
             if other is not None:

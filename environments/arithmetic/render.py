@@ -10,8 +10,8 @@ from __future__ import annotations
 import random
 import re
 
-from environments.arithmetic.expressions import Expression
-from environments.arithmetic.specs import (
+from teachloop.environments.arithmetic.expressions import Expression
+from teachloop.environments.arithmetic.specs import (
     Analysis,
     ExprSpec,
     FractionSpec,

@@ -11,8 +11,8 @@ import ast
 import random
 from typing import Any
 
-from environments.arithmetic.expressions import literals
-from environments.arithmetic.specs import Analysis
+from teachloop.environments.arithmetic.expressions import literals
+from teachloop.environments.arithmetic.specs import Analysis
 
 
 def _number_like(v: int, rng: random.Random) -> int:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-from skills.records import Skill
+from teachloop.skills.records import Skill
 
 DOMAIN = "arithmetic"
 
@@ -91,9 +91,7 @@ def equation(terms: int, max_value: int, coefficient: bool) -> Recipe:
     # With '*' among the operators reasoning-gym writes a coefficient (5*x); weight 0 keeps '*'
     # from also joining terms. Without it the variable stands alone (x + 5).
     ops, weights = (("+", "-", "*"), [0.5, 0.5, 0.0]) if coefficient else (("+", "-"), [0.5, 0.5])
-    cfg = _frozen(
-        min_terms=terms, max_terms=terms, min_value=1, max_value=max_value, operators=ops, operators_weights=weights
-    )
+    cfg = _frozen(min_terms=terms, max_terms=terms, min_value=1, max_value=max_value, operators=ops, operators_weights=weights)
     return Recipe("simple_equations", cfg, "equation")
 
 
@@ -159,9 +157,7 @@ def _mixed_levels(kind: Literal["chain", "order", "parens"]) -> dict[int, tuple[
 
 _DIGITS = {1: "one", 2: "two", 3: "three"}
 _TERMS = "Levels: 1 = two terms, 2 = three terms, 3 = four terms; OOD 4 = five terms."
-_EQUATION_LEVELS = (
-    "Levels by the largest number beside the variable or in the solution: 1 = up to {}, 2 = {}, 3 = {}; OOD 4 = {}."
-)
+_EQUATION_LEVELS = "Levels by the largest number beside the variable or in the solution: 1 = up to {}, 2 = {}, 3 = {}; OOD 4 = {}."
 _MIXED = "Level = terms + digits - 3 (1: three 1-digit terms, 2: four 1-digit or three 2-digit terms, ...); OOD 4."
 
 SKILL_DEFS: tuple[SkillDef, ...] = (
@@ -297,8 +293,7 @@ SKILL_DEFS: tuple[SkillDef, ...] = (
         prerequisites=("sub.2digit", "div.exact"),
         family="equation",
         recipes={
-            lv: (equation(1, v, coefficient=True), equation(2, v, coefficient=False))
-            for lv, v in ((1, 10), (2, 20), (3, 50), (4, 200))
+            lv: (equation(1, v, coefficient=True), equation(2, v, coefficient=False)) for lv, v in ((1, 10), (2, 20), (3, 50), (4, 200))
         },
         max_level=3,
         eval_caps={1: 40},

@@ -28,7 +28,7 @@ from pydantic import (
     ValidationError,
 )
 
-from environments.arithmetic.expressions import (
+from teachloop.environments.arithmetic.expressions import (
     MAX_TEXT,
     Equation,
     Expression,
@@ -113,9 +113,7 @@ class Analysis:
 
 
 def _invalid(blob: str, why: str) -> Analysis:
-    return Analysis(
-        spec=None, key="invalid:" + hashlib.sha256(blob.encode()).hexdigest()[:16], error=why, unparsable=True
-    )
+    return Analysis(spec=None, key="invalid:" + hashlib.sha256(blob.encode()).hexdigest()[:16], error=why, unparsable=True)
 
 
 def analyse(spec: Any) -> Analysis:
