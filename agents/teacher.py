@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
@@ -26,6 +26,7 @@ from pydantic import Field, ValidationError
 from teachloop.agents.drafts import AuthorRequest, DiscoverRequest, Draft
 from teachloop.agents.policies import PlanConfig, make_plan
 from teachloop.agents.teacher_models import TeacherModel, stable_rng
+from teachloop.environments.base import Environment
 from teachloop.skills.graph import SkillGraph
 from teachloop.skills.records import (
     Attempt,
@@ -64,7 +65,7 @@ def normalise_text(text: str) -> str:
 class TeachingContext:
     """Everything a round's nodes read but never checkpoint (rebuilt from the run dir on resume)."""
 
-    env: Any
+    env: Environment
     graph: SkillGraph
     report: WeaknessReport
     model: TeacherModel

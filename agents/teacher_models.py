@@ -8,6 +8,7 @@ import zlib
 from typing import Any, Protocol, runtime_checkable
 
 from teachloop.agents.drafts import AuthorRequest, AuthorResponse, DiscoverRequest, DiscoverResponse, Draft, SubSkillProposal
+from teachloop.environments.base import Environment
 from teachloop.skills.records import Problem
 
 
@@ -39,7 +40,7 @@ class ProceduralTeacher:
 
     name = "procedural"
 
-    def __init__(self, env: Any):
+    def __init__(self, env: Environment):
         self.env = env
 
     def author(self, request: AuthorRequest) -> AuthorResponse:

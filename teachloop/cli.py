@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from teachloop.config import ConfigError, build_config
+from teachloop.environments import environment_names
 from teachloop.rundir import RunDir, RunDirError
 
 app = typer.Typer(
@@ -36,7 +37,7 @@ def _fail(msg: str) -> None:
 
 @app.command()
 def run(
-    env: Optional[str] = typer.Option(None, help="Task environment, e.g. [bold]arithmetic[/bold]."),
+    env: Optional[str] = typer.Option(None, help=f"Task environment: {' | '.join(environment_names())} (`teachloop envs` lists them)."),
     teacher: Optional[str] = typer.Option(
         None, help="Teacher model: procedural | openai:MODEL | http://HOST:PORT/v1#MODEL | vllm:MODEL | hf:PATH."
     ),
@@ -147,6 +148,21 @@ def teachers() -> None:
         t.add_column(c)
     for row in backend_status():
         t.add_row(*row)
+    console.print(t)
+
+
+@app.command()
+def envs() -> None:
+    """List environments: name, trainable skills, the package that provides it and its version."""
+    from rich.table import Table
+
+    from teachloop.environments import environment_infos
+
+    t = Table(title="environments")
+    for c in ("environment", "skills", "package", "version", "status"):
+        t.add_column(c)
+    for row in environment_infos():
+        t.add_row(row.name, "" if row.skills is None else str(row.skills), row.package, row.version, row.status)
     console.print(t)
 
 

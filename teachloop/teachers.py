@@ -9,9 +9,10 @@ from teachloop.agents.backends import EXAMPLES, parse_teacher_spec
 from teachloop.agents.chat import HFChat, OpenAIChat, VLLMChat
 from teachloop.agents.llm_teacher import LLMTeacher
 from teachloop.agents.teacher_models import FallbackTeacher, ProceduralTeacher, TeacherModel
+from teachloop.environments.base import Environment
 
 
-def make_teacher(settings: Any, env: Any) -> TeacherModel:
+def make_teacher(settings: Any, env: Environment) -> TeacherModel:
     spec = parse_teacher_spec(settings.model)
     if spec.kind == "procedural":
         return ProceduralTeacher(env)

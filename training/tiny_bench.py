@@ -50,6 +50,7 @@ from typing import Any
 
 from pydantic import Field
 
+from teachloop.environments.base import Environment
 from teachloop.skills.records import Problem, Record
 from teachloop.training.quiet import quiet
 from teachloop.training.sft import SFTSettings, sft
@@ -145,7 +146,7 @@ class TinyStudentSettings(Record):
 
 
 def sft_examples(
-    env: Any, settings: TinyStudentSettings, view: TinyView | None = None, exclude: frozenset[str] | set[str] = frozenset()
+    env: Environment, settings: TinyStudentSettings, view: TinyView | None = None, exclude: frozenset[str] | set[str] = frozenset()
 ) -> list[tuple[Problem, str]]:
     """(tiny-view problem, target) pairs, evenly over the settings' (skill, level) pairs, fresh
     problems only (the environment's `generate` never returns an eval problem) and none whose
@@ -167,7 +168,7 @@ def sft_examples(
     return out
 
 
-def calibration_set(env: Any, settings: TinyStudentSettings, view: TinyView | None = None) -> list[Problem]:
+def calibration_set(env: Environment, settings: TinyStudentSettings, view: TinyView | None = None) -> list[Problem]:
     """Fresh problems of the stop skills, evenly over their training levels: never eval problems,
     and kept out of the SFT examples, so the stop rule measures what held-out accuracy measures
     (answers to unseen problems; on seen ones the warm start scored 44 % where held-out said 31 %)."""
@@ -212,7 +213,7 @@ def build_tiny_student(settings: TinyStudentSettings, seed: int | None = None) -
 
 
 def warm_tiny_student(
-    env: Any,
+    env: Environment,
     settings: TinyStudentSettings,
     cache_dir: Path | None = None,
     on_progress: Callable[[int, int], None] | None = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -29,18 +29,14 @@ from teachloop.environments.arithmetic.skills import (
     seed_graph,
 )
 from teachloop.environments.arithmetic.specs import SPEC_FORMATS, Analysis, FractionSpec, analyse
-from teachloop.environments.base import EvalSplit, RewriteMode
+from teachloop.environments.base import BaseEnvironment, Proposer, RewriteMode, malformed
 from teachloop.skills.records import (
     Classification,
     Problem,
     Provenance,
     Skill,
     SolveResult,
-    Verdict,
 )
-
-EvalSets = dict[str, dict[str, list[Problem]]]  # split -> skill id -> problems
-_EVAL_CACHE: dict[str, tuple[EvalSets, frozenset[str]]] = {}  # by version
 
 _SCORER_DATASET = {"integer": "products", "fraction_simplify": "fraction_simplification"}
 
@@ -50,27 +46,7 @@ def _scorer(dataset: str) -> Callable[[str | None, dict[str, Any]], float]:
     return reasoning_gym.get_score_answer_fn(dataset)
 
 
-def _interleave(lists: list[list[Problem]]) -> list[Problem]:
-    """Round-robin over levels, so any prefix of a skill's eval problems spans its levels."""
-    out: list[Problem] = []
-    for i in range(max((len(x) for x in lists), default=0)):
-        out.extend(x[i] for x in lists if i < len(x))
-    return out
-
-
-def _quotas(sd: SkillDef, total: int) -> dict[int, int]:
-    """Held-out problems per training level: an equal share, less where a level is small
-    (`eval_caps`, e.g. the 100 one-digit sums) so that training keeps most of that level."""
-    levels = list(sd.levels)
-    out = {lv: min(cap, total // len(levels)) for lv, cap in sd.eval_caps.items() if lv in levels}
-    free = [lv for lv in levels if lv not in out]
-    rest = total - sum(out.values())
-    for i, lv in enumerate(free):
-        out[lv] = rest // len(free) + (1 if i < rest % len(free) else 0)
-    return dict(sorted(out.items()))
-
-
-class ArithmeticEnv:
+class ArithmeticEnv(BaseEnvironment):
     """Whole-number arithmetic: 18 skills over 8 topics, built on reasoning-gym.
 
     A problem's `spec` (see specs.py) is the truth: we solve it, classify it and key it ourselves,
@@ -78,13 +54,13 @@ class ArithmeticEnv:
     """
 
     name = "arithmetic"
-    version = "arithmetic-v1"
-    heldout_per_skill = 200
-    ood_per_skill = 100
+    base_version = "arithmetic-v1"
 
-    def __init__(self) -> None:
+    def __init__(self, heldout_per_skill: int | None = None, ood_per_skill: int | None = None) -> None:
+        super().__init__(heldout_per_skill, ood_per_skill)
         self._discovered: dict[str, Skill] = {}
         self._help: dict[str, str] = {}
+        self._seed_skills = [sd.skill() for sd in SKILL_DEFS]
 
     # ---- skills --------------------------------------------------------------------------
     def skill_graph(self) -> list[Skill]:
@@ -98,6 +74,27 @@ class ArithmeticEnv:
         if sub is None:
             raise ValueError(f"unknown skill '{skill_id}': not a trainable skill of {self.name}")
         return SKILLS_BY_ID[sub.spec["base"]], sub.spec["feature"]
+
+    def trainable_skill(self, skill_id: str) -> Skill:
+        if skill_id in SKILLS_BY_ID:
+            return self._seed_skills[SKILL_DEFS.index(SKILLS_BY_ID[skill_id])]
+        self._resolve(skill_id)  # raises for an unknown id
+        return self._discovered[skill_id]
+
+    def eval_skills(self) -> list[Skill]:
+        return self._seed_skills
+
+    def eval_quotas(self, skill: Skill, total: int) -> dict[int, int]:
+        """Held-out problems per training level: an equal share, less where a level is small
+        (`eval_caps`, e.g. the 100 one-digit sums) so that training keeps most of that level."""
+        sd = SKILLS_BY_ID[skill.id]
+        levels = list(sd.levels)
+        out = {lv: min(cap, total // len(levels)) for lv, cap in sd.eval_caps.items() if lv in levels}
+        free = [lv for lv in levels if lv not in out]
+        rest = total - sum(out.values())
+        for i, lv in enumerate(free):
+            out[lv] = rest // len(free) + (1 if i < rest % len(free) else 0)
+        return dict(sorted(out.items()))
 
     def feature_descriptions(self, skill_id: str) -> dict[str, str]:
         """Features a sub-skill of `skill_id` may be keyed on; {} for topics and unknown ids."""
@@ -180,7 +177,7 @@ class ArithmeticEnv:
         a = analyse(spec)
         if a.ok:
             return SolveResult(answer=a.answer)
-        return SolveResult(error=("malformed spec: " if a.unparsable else "") + (a.error or "no answer"))
+        return malformed(a.error or "no answer") if a.unparsable else SolveResult(error=a.error or "no answer")
 
     def classify(self, spec: dict[str, Any]) -> Classification:
         """Skill ids, most specific first: discovered sub-skills, the seed skill, topic, domain."""
@@ -203,39 +200,9 @@ class ArithmeticEnv:
     def spec_key(self, spec: dict[str, Any]) -> str:
         return analyse(spec).key
 
-    def verify(self, problem: Problem, target_skill: str | None = None) -> Verdict:
-        """Accept only if our solver reproduces the answer and the classifier puts the spec into
-        the target skill at the problem's difficulty, inside the skill's training range."""
-        target = target_skill or problem.skill_id
-        if problem.env != self.name:
-            return Verdict(accepted=False, reason="unparsable", detail=f"problem is for environment '{problem.env}'")
-        a = analyse(problem.spec)
-        if a.unparsable:
-            return Verdict(accepted=False, reason="unparsable", detail=a.error or "")
-        if not a.ok:
-            return Verdict(accepted=False, reason="unsolvable", detail=a.error or "")
-        if not self._answer_matches(a, problem.answer):
-            return Verdict(accepted=False, reason="wrong_answer", detail=f"expected {a.answer}, got {problem.answer!r}")
-        try:
-            sd, _ = self._resolve(target)
-        except ValueError as e:
-            return Verdict(accepted=False, reason="off_skill", detail=str(e))
-        cls = self.classify(problem.spec)
-        if target not in cls.skill_ids:
-            found = cls.skill_ids[0] if cls.skill_ids else "no skill"
-            return Verdict(accepted=False, reason="off_skill", detail=f"spec exercises {found}, not {target}")
-        if cls.difficulty != problem.difficulty:
-            return Verdict(accepted=False, reason="off_skill", detail=f"difficulty is {cls.difficulty}, not {problem.difficulty}")
-        if not sd.min_level <= problem.difficulty <= sd.max_level:
-            return Verdict(
-                accepted=False,
-                reason="off_skill",
-                detail=f"level {problem.difficulty} is outside {target}'s training levels {sd.min_level}..{sd.max_level}",
-            )
-        return Verdict(accepted=True)
-
-    @staticmethod
-    def _answer_matches(a: Analysis, stated: str) -> bool:
+    def answer_matches(self, spec: dict[str, Any], expected: str, stated: str) -> bool:
+        """Numerically equal; a fraction answer must also be in the same (lowest) terms."""
+        a = analyse(spec)
         got = parse_answer(stated)
         if got is None:
             return False
@@ -278,58 +245,28 @@ class ArithmeticEnv:
         return 1.0 if score >= 1.0 else 0.0
 
     # ---- generation ----------------------------------------------------------------------
-    def generate(self, skill_id: str, difficulty: int, n: int, rng: random.Random) -> list[Problem]:
-        """`n` distinct fresh problems (fewer if the level runs out), never an eval problem."""
-        return self._draw(skill_id, difficulty, n, rng, exclude=self._eval_key_set())
-
-    def _draw(
-        self,
-        skill_id: str,
-        level: int,
-        n: int,
-        rng: random.Random,
-        exclude: Collection[str],
-        provenance: Provenance = "generated",
-        max_tries: int | None = None,
-    ) -> list[Problem]:
-        return [p for p, _ in self._draw_keyed(skill_id, level, n, rng, exclude, provenance, max_tries)]
-
-    def _draw_keyed(
-        self,
-        skill_id: str,
-        level: int,
-        n: int,
-        rng: random.Random,
-        exclude: Collection[str],
-        provenance: Provenance = "generated",
-        max_tries: int | None = None,
-    ) -> list[tuple[Problem, str]]:
-        """Up to `n` distinct problems with their spec keys: reasoning-gym draws kept only if
-        they classify into (skill, level), have the sub-skill's feature and avoid `exclude`."""
+    def proposer(self, skill_id: str, level: int, rng: random.Random) -> Proposer:
+        """reasoning-gym draws kept only if they classify into (skill, level) and have the
+        sub-skill's feature; expressions are keyed and stored in canonical text."""
         sd, feature = self._resolve(skill_id)
         recipes = sd.recipes.get(level)
         if recipes is None:
             raise ValueError(f"{skill_id} has levels {sd.min_level}..{sd.ood_level}, not {level}")
         sampler = Sampler(recipes, rng)
-        out: list[tuple[Problem, str]] = []
-        seen: set[str] = set()
-        for _ in range(max_tries if max_tries is not None else 50 * n + 500):
-            if len(out) >= n:
-                break
+
+        def propose() -> tuple[str, Callable[[Provenance], Problem]] | None:
             spec = sampler.draw()
             if spec is None:
-                continue
+                return None
             a = analyse(spec)
-            if a.key in seen or a.key in exclude:
-                continue
             base = classify_base(a)
             if base.skill != sd.id or base.level != level or (feature is not None and feature not in features(a)):
-                continue
-            seen.add(a.key)
+                return None
             if a.expr is not None and spec["expr"] != a.expr.text:
                 spec = {"op": "expr", "expr": a.expr.text}  # store the canonical text
-            out.append((self._problem(skill_id, level, spec, a, provenance), a.key))
-        return out
+            return a.key, lambda provenance: self._problem(skill_id, level, spec, a, provenance)
+
+        return propose
 
     def _problem(
         self,
@@ -370,7 +307,7 @@ class ArithmeticEnv:
             return None
         target = level + 1 if mode == "escalate" else max(sd.min_level, level - 1) if mode == "simplify" else level
         smaller_only = mode == "simplify" and level == sd.min_level
-        exclude = self._eval_key_set() | {a.key}
+        exclude = self._eval_sets()[1] | {a.key}
 
         def fits(b: Analysis) -> bool:
             base = classify_base(b)
@@ -413,44 +350,3 @@ class ArithmeticEnv:
             rng=rng,
         )
         return out.model_copy(update={"parent_id": problem.id, "action": mode, "round": problem.round})
-
-    # ---- evaluation ----------------------------------------------------------------------
-    def build_eval_sets(self) -> tuple[EvalSets, frozenset[str]]:
-        """Draw the held-out and OOD sets from their fixed seeds (uncached; ~2 s), with the spec
-        keys of every problem. Seed skills only, so every instance of a version gets the same."""
-        keys: set[str] = set()
-        sets: EvalSets = {"heldout": {}, "ood": {}}
-        for sd in SKILL_DEFS:
-            per_level = []
-            for lv, q in _quotas(sd, self.heldout_per_skill).items():
-                rng = random.Random(f"{self.version}/heldout/{sd.id}/{lv}")
-                drawn = self._draw_keyed(sd.id, lv, q, rng, exclude=keys, provenance="seed")
-                keys.update(k for _, k in drawn)
-                per_level.append([p for p, _ in drawn])
-            sets["heldout"][sd.id] = _interleave(per_level)
-            rng = random.Random(f"{self.version}/ood/{sd.id}")
-            drawn = self._draw_keyed(sd.id, sd.ood_level, self.ood_per_skill, rng, exclude=keys, provenance="seed")
-            keys.update(k for _, k in drawn)
-            sets["ood"][sd.id] = [p for p, _ in drawn]
-        return sets, frozenset(keys)
-
-    def _eval_sets(self) -> tuple[EvalSets, frozenset[str]]:
-        if self.version not in _EVAL_CACHE:
-            _EVAL_CACHE[self.version] = self.build_eval_sets()
-        return _EVAL_CACHE[self.version]
-
-    def _eval_key_set(self) -> frozenset[str]:
-        return self._eval_sets()[1]
-
-    def eval_set(self, split: EvalSplit, n_per_skill: int | None = None) -> list[Problem]:
-        """Fixed held-out problems per seed skill over its training levels (levels interleaved),
-        or OOD problems at each skill's ood_level; `n_per_skill` takes a prefix of each. Built once
-        per process and version and shared between instances: treat the problems as read-only."""
-        if split not in ("heldout", "ood"):
-            raise ValueError(f"unknown eval split '{split}' (choose from: heldout, ood)")
-        sets = self._eval_sets()[0][split]
-        return [p for sd in SKILL_DEFS for p in sets[sd.id][:n_per_skill]]
-
-    def eval_keys(self) -> set[str]:
-        """spec_key of every held-out and OOD problem (the full sets, whatever prefix is used)."""
-        return set(self._eval_key_set())

@@ -1,0 +1,49 @@
+"""The environment contract: the registry, eval-set sizes as constructor parameters, the protocol."""
+
+from __future__ import annotations
+
+import pytest
+
+from teachloop.environments import ENVIRONMENTS, check_environment_name, environment_names, get_environment
+from teachloop.environments.base import BaseEnvironment, Environment
+from teachloop.environments.plugins import required_members
+
+
+def test_every_registered_environment_keeps_the_protocol():
+    for name in ENVIRONMENTS:
+        env = get_environment(name)
+        assert isinstance(env, Environment) and isinstance(env, BaseEnvironment)
+        assert env.name == name
+        assert not [m for m in required_members() if not hasattr(env, m)]
+
+
+def test_eval_sizes_are_parameters_and_name_the_version():
+    default = get_environment("arithmetic")
+    assert (default.version, default.heldout_per_skill, default.ood_per_skill) == ("arithmetic-v1", 200, 100)
+    # The sized version is the one the recorded benchmark drew its sets under (same seeds).
+    sized = get_environment("arithmetic", heldout_per_skill=3, ood_per_skill=0)
+    assert (sized.version, sized.heldout_per_skill, sized.ood_per_skill) == ("arithmetic-v1+bench-h3-o1", 3, 1)
+    heldout = sized.eval_set("heldout")
+    counts: dict[str, int] = {}
+    for p in heldout:
+        counts[p.skill_id] = counts.get(p.skill_id, 0) + 1
+    assert counts and max(counts.values()) <= 3
+    keys = {sized.spec_key(p.spec) for p in heldout + sized.eval_set("ood")}
+    assert keys == sized.eval_keys()
+    assert default.version == "arithmetic-v1"  # sizing one instance never touches another
+
+
+def test_unknown_names_fail_in_one_line_naming_the_listing():
+    with pytest.raises(ValueError) as e:
+        check_environment_name("nope")
+    assert "\n" not in str(e.value) and "teachloop envs" in str(e.value)
+    assert "arithmetic" in environment_names()
+
+
+def test_a_domain_must_write_its_abstract_methods():
+    class Half(BaseEnvironment):
+        name = "half"
+        base_version = "half-v1"
+
+    with pytest.raises(TypeError, match="abstract"):
+        Half()  # type: ignore[abstract]
