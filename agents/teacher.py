@@ -245,7 +245,7 @@ class TeacherAgent:
                 round=ctx.round,
                 sources=sources,
                 report_text=ctx.report.to_prompt_text(),
-                exemplars=[e.model_dump(include={"prompt", "student_answer", "expected"}) for e in ctx.report.exemplars.get(skill.id, [])],
+                exemplars=[e.for_prompt() for e in ctx.report.exemplars.get(skill.id, [])],
                 spec_help=ctx.env.spec_help(skill.id),
                 seed=self.config.seed * 1000 + tries,
             )

@@ -1,7 +1,8 @@
 """Benchmark: the WeaknessReport for a synthetic 10,000-skill graph with 1,000,000 recorded attempts.
 
 Goal: building the report takes under 100 ms on the 2-core CPU machine. Not a test: it prints its
-figures and records them in benchmarks/results/weakness_report.md.
+figures and appends them as a new record to benchmarks/results/weakness_report.md (earlier records
+stay).
 
 What is timed, each as the median of --repeats runs on a fresh tracker:
   ingest  the 1,000,000 attempts (10 rounds × 40,000 eval + 60,000 training attempts), held as
@@ -15,7 +16,7 @@ Not timed: generating the synthetic data, building the graph (once per episode, 
 Before each run a full garbage collection clears what the setup left owed; the collector stays on
 while timing.
 
-Run: .venv/bin/python benchmarks/weakness_report.py [--repeats 7] [--seed 0] [--no-write]
+Run: .venv/bin/python benchmarks/weakness_report.py [--repeats 7] [--seed 0] [--note TEXT] [--no-write]
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from teachloop.skills.graph import SkillGraph  # noqa: E402
-from teachloop.skills.mastery import MasteryTracker, beta_interval  # noqa: E402
+from teachloop.skills.mastery import MasteryTracker  # noqa: E402
 from teachloop.skills.records import Attempt, Problem, Skill  # noqa: E402
 from teachloop.skills.report import build_weakness_report  # noqa: E402
+from teachloop.skills.skill_state import beta_interval  # noqa: E402
 
 N_DOMAINS, TOPICS_PER_DOMAIN, SKILLS_PER_TOPIC = 10, 10, 100  # 10,000 trainable skills
 ROUNDS = 10
@@ -153,13 +155,22 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}"
 
 
+def _load() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--no-write", action="store_true", help="print only; don't rewrite the results file")
+    ap.add_argument("--note", default="", help="a remark recorded with the result (e.g. what else ran on the machine)")
+    ap.add_argument("--no-write", action="store_true", help="print only; don't append to the results file")
     args = ap.parse_args()
 
+    load_start = _load()
     rng = np.random.default_rng(args.seed)
     t0 = time.perf_counter()
     graph = make_graph(rng)
@@ -201,15 +212,12 @@ def main() -> None:
         return statistics.median(p[key] for p in parts) * 1e3
 
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    try:
-        load = "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        load = ""
+    note = f' --note "{args.note}"' if args.note else ""
     lines = [
-        "# WeaknessReport benchmark",
+        f"## {when}",
         "",
-        f"- command: `.venv/bin/python benchmarks/weakness_report.py --repeats {args.repeats} --seed {args.seed}`",
-        f"- date: {when}; machine: {machine()}; {load} at the end (the 2 cores are shared)",
+        f"- command: `.venv/bin/python benchmarks/weakness_report.py --repeats {args.repeats} --seed {args.seed}{note}`",
+        f"- date: {when}; machine: {machine()}; load average (1, 5, 15 min) {load_start} at the start, {_load()} at the end",
         f"- graph: {len(ids):,} trainable skills ({len(graph):,} nodes, {graph.deps.number_of_edges():,} expanded prerequisite edges), built in {t_graph:.1f} s (not timed below)",
         f"- attempts: {n_attempts:,} over {ROUNDS} rounds ({EVAL_PER_SKILL * len(ids):,} eval + {TRAIN_PER_ROUND:,} train per round); "
         f"report round {last}: {len(report.mastered):,} mastered, {len(report.frontier):,} frontier, {len(report.blocked):,} blocked, "
@@ -231,13 +239,16 @@ def main() -> None:
         "",
         f"Goal {'met' if med_r < 100 else 'MISSED'}: report median {med_r:.1f} ms over {args.repeats} runs (seed {args.seed}).",
     ]
+    if args.note:
+        lines += ["", f"Note: {args.note}"]
     out = "\n".join(lines) + "\n"
     print(out)
     if not args.no_write:
         dest = Path(__file__).parent / "results" / "weakness_report.md"
         dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_text(out)
-        print(f"wrote {dest}")
+        old = dest.read_text() if dest.exists() else "# WeaknessReport benchmark\n\nRecords, oldest first.\n"
+        dest.write_text(old.rstrip("\n") + "\n\n" + out)
+        print(f"appended to {dest}")
 
 
 if __name__ == "__main__":

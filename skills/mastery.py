@@ -23,17 +23,16 @@ operations rather than a Python loop over attempts.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from teachloop.skills.records import Attempt, Record, SkillEval, is_correct
+from teachloop.skills.records import Attempt, SkillEval, is_correct
+from teachloop.skills.skill_state import MasteryTable, SkillState, beta_interval, latest_and_trend
 
 Phase = Literal["eval", "train"]
-M = TypeVar("M", bound=BaseModel)
 
 
 class MasteryConfig(BaseModel):
@@ -65,122 +64,6 @@ class MasteryConfig(BaseModel):
     )
     credible_mass: float = Field(default=0.95, gt=0, lt=1, description="Mass of the equal-tailed credible interval.")
     eval_split: str = Field(default="heldout", description="The eval split that feeds mastery and history (OOD splits do not).")
-
-
-class SkillState(Record):
-    """What the student knows of one skill, as every report and view shows it."""
-
-    skill_id: str
-    alpha: float = Field(description="Posterior alpha: prior + decayed weighted successes.")
-    beta: float = Field(description="Posterior beta: prior + decayed weighted failures.")
-    attempts: float = Field(description="Raw number of answers observed (eval + train, undecayed, unweighted).")
-    successes: float = Field(description="Raw number of those that were right.")
-    mean: float = Field(description="Posterior mean of the success probability.")
-    ci_low: float = Field(description="Lower end of the equal-tailed credible interval.")
-    ci_high: float = Field(description="Upper end of the equal-tailed credible interval.")
-    evidence: float = Field(description="Effective observation count: alpha + beta minus the prior.")
-    mastered: bool = Field(description="mean >= threshold and evidence >= min_evidence.")
-    trend: float = Field(description="Learning progress: latest held-out accuracy minus the mean of the previous trend_window.")
-    last_seen: int | None = Field(description="Last round with any evidence; None if never observed.")
-    history: list[float | None] = Field(
-        default_factory=list, description="Held-out accuracy per round (index = round); None where not evaluated."
-    )
-    regressed: bool = Field(
-        default=False, description="Was mastered, and the latest held-out accuracy fell regression_drop below its best since."
-    )
-
-
-def trusted_constructor(cls: type[M]) -> Callable[[dict[str, Any]], M]:
-    """A builder of `cls` records from values this package computed itself (every field present,
-    already of the right type), skipping validation. Validation costs ~5 µs per object on the
-    2-core machine, half the 100 ms report budget at 10,000 skills; this does what
-    `BaseModel.model_construct` does minus its per-field Python loop. Tests check its records
-    equal validated copies, so a pydantic upgrade that changes the internals cannot slip by.
-    All fields count as set, and the fields-set object is shared: pydantic only ever adds field
-    names to it, and they are all there already."""
-    fields_set = set(cls.model_fields)
-    new = cls.__new__
-    set_dict = object.__setattr__
-    set_fields = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-    set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
-    set_private = BaseModel.__dict__["__pydantic_private__"].__set__
-
-    def make(values: dict[str, Any]) -> M:
-        obj = new(cls)
-        set_dict(obj, "__dict__", values)
-        set_fields(obj, fields_set)
-        set_extra(obj, None)
-        set_private(obj, None)
-        return obj
-
-    return make
-
-
-@dataclass(frozen=True)
-class MasteryTable:
-    """Mastery of many skills as numpy columns, one entry per id (`accuracy` is rounds × skills,
-    NaN where a skill was not evaluated). Reports select and sort on these columns, then turn them
-    into SkillState records once."""
-
-    ids: list[str]
-    alpha: np.ndarray
-    beta: np.ndarray
-    attempts: np.ndarray
-    successes: np.ndarray
-    mean: np.ndarray
-    ci_low: np.ndarray
-    ci_high: np.ndarray
-    evidence: np.ndarray
-    mastered: np.ndarray
-    trend: np.ndarray
-    last_seen: np.ndarray
-    accuracy: np.ndarray
-    regressed: np.ndarray
-
-    def states(self) -> dict[str, SkillState]:
-        hist = self.accuracy.T.astype(object)
-        hist[np.isnan(self.accuracy.T)] = None
-        rows = zip(
-            self.ids,
-            self.alpha.tolist(),
-            self.beta.tolist(),
-            self.attempts.tolist(),
-            self.successes.tolist(),
-            self.mean.tolist(),
-            self.ci_low.tolist(),
-            self.ci_high.tolist(),
-            self.evidence.tolist(),
-            self.mastered.tolist(),
-            self.trend.tolist(),
-            self.last_seen.tolist(),
-            hist.tolist(),
-            self.regressed.tolist(),
-        )
-        make = _make_state
-        return {
-            sid: make(
-                {
-                    "skill_id": sid,
-                    "alpha": a,
-                    "beta": b,
-                    "attempts": n,
-                    "successes": s,
-                    "mean": mu,
-                    "ci_low": lo,
-                    "ci_high": hi,
-                    "evidence": ev,
-                    "mastered": ms,
-                    "trend": tr,
-                    "last_seen": ls if ls >= 0 else None,
-                    "history": h,
-                    "regressed": rg,
-                }
-            )
-            for sid, a, b, n, s, mu, lo, hi, ev, ms, tr, ls, h, rg in rows
-        }
-
-
-_make_state = trusted_constructor(SkillState)
 
 
 class MasteryTracker:
@@ -390,7 +273,7 @@ class MasteryTracker:
         hc, hn = gather(self._hist_c, 0.0), gather(self._hist_n, 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
             acc = np.where(hn > 0, hc / np.where(hn > 0, hn, 1), np.nan)
-        latest, trend = _latest_and_trend(acc, cfg.trend_window)
+        latest, trend = latest_and_trend(acc, cfg.trend_window)
         peak = gather(self._peak, np.nan)
         with np.errstate(invalid="ignore"):
             regressed = latest <= peak - cfg.regression_drop + 1e-12  # False where either is NaN
@@ -452,165 +335,3 @@ class MasteryTracker:
         t = cls()
         t.load_state_dict(d)
         return t
-
-
-def _latest_and_trend(acc: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per column of `acc` (rounds × skills, NaN = not evaluated): the latest value, and latest
-    minus the mean of up to `window` earlier values (0 when there is no earlier one)."""
-    R, m = acc.shape
-    latest = np.full(m, np.nan)
-    prev_sum = np.zeros(m)
-    prev_cnt = np.zeros(m)
-    for r in range(R - 1, -1, -1):  # rounds, not skills: a few dozen vector steps at most
-        v = acc[r]
-        ok = ~np.isnan(v)
-        first = ok & np.isnan(latest)
-        more = ok & ~first & ~np.isnan(latest) & (prev_cnt < window)
-        latest[first] = v[first]
-        prev_sum[more] += v[more]
-        prev_cnt[more] += 1
-    with np.errstate(invalid="ignore", divide="ignore"):
-        trend = np.where(prev_cnt > 0, latest - prev_sum / np.maximum(prev_cnt, 1), 0.0)
-    return latest, trend
-
-
-# ---------------------------------------------------------------------- Beta quantiles
-# numpy has no incomplete beta function and this layer takes no scipy, so the interval is
-# computed here: Numerical Recipes' invbetai (a closed-form first guess, then Halley steps on the
-# regularised incomplete beta evaluated by Lentz's continued fraction), vectorised over skills.
-
-_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
-
-
-def _lgamma(x: np.ndarray) -> np.ndarray:
-    """log Γ(x) for x > 0: shift below 7 up by 7 (Γ(x+7) = x(x+1)…(x+6) Γ(x)), then Stirling's
-    series, whose first omitted term is < 3e-11 there."""
-    x = np.asarray(x, dtype=float)
-    small = x < 7.0
-    z = np.where(small, x + 7.0, x)
-    shift = np.where(small, x * (x + 1) * (x + 2) * (x + 3) * (x + 4) * (x + 5) * (x + 6), 1.0)
-    zi = 1.0 / z
-    zi2 = zi * zi
-    series = zi * (1 / 12 - zi2 * (1 / 360 - zi2 * (1 / 1260 - zi2 * (1 / 1680))))
-    return (z - 0.5) * np.log(z) - z + _HALF_LOG_2PI + series - np.log(shift)
-
-
-def _betacf(a: np.ndarray, b: np.ndarray, x: np.ndarray, tol: float = 1e-13, guard: bool = False) -> np.ndarray:
-    """Continued fraction of the incomplete beta (modified Lentz), for x < (a+1)/(a+b+2).
-
-    Entries leave the working set in batches as they converge, so the cost follows the typical
-    entry, not the slowest. Lentz's guard against a zero denominator costs a third of the work and
-    never fires in this region for a, b > 0, so it runs only to redo an entry that came out
-    non-finite."""
-    a0, b0, x0 = (np.array(v, dtype=float) for v in np.broadcast_arrays(a, b, x))
-    a, b, x = a0, b0, x0
-    out = np.empty_like(x)
-    pos = np.arange(x.size)
-    qab = a + b
-    nz = _nz if guard else (lambda v: v)
-    c = np.ones_like(x)
-    d = 1.0 / nz(1.0 - qab * x / (a + 1.0))
-    h = d.copy()
-    pending = np.zeros(x.size, dtype=bool)
-    for m in range(1, 301):
-        t = a + 2 * m  # (a + 2m); the two Lentz steps need (t-1)t and t(t+1)
-        aa = m * x * (b - m) / ((t - 1.0) * t)
-        d = 1.0 / nz(1.0 + aa * d)
-        c = nz(1.0 + aa / c)
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / (t * (t + 1.0))
-        d = 1.0 / nz(1.0 + aa * d)
-        c = nz(1.0 + aa / c)
-        de = d * c
-        h *= de
-        pending |= np.abs(de - 1.0) < tol
-        n_done = np.count_nonzero(pending)
-        if n_done == pending.size:
-            break
-        if n_done * 2 >= pending.size:  # drop converged entries once half have converged
-            out[pos[pending]] = h[pending]
-            keep = ~pending
-            pos, a, b, x, qab, c, d, h = (v[keep] for v in (pos, a, b, x, qab, c, d, h))
-            pending = np.zeros(pos.size, dtype=bool)
-    out[pos] = h
-    bad = ~np.isfinite(out)
-    if not guard and bad.any():
-        out[bad] = _betacf(a0[bad], b0[bad], x0[bad], tol, guard=True)
-    return out
-
-
-def _nz(v: np.ndarray, tiny: float = 1e-300) -> np.ndarray:
-    """Lentz's guard: replace (near-)zeros by a tiny number."""
-    return np.where(np.abs(v) < tiny, tiny, v)
-
-
-def _log_beta_fn(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return _lgamma(a) + _lgamma(b) - _lgamma(a + b)
-
-
-def beta_cdf(x: np.ndarray, a: np.ndarray, b: np.ndarray, log_beta: np.ndarray | None = None, tol: float = 1e-13) -> np.ndarray:
-    """Regularised incomplete beta I_x(a, b), vectorised (`log_beta` = log B(a, b) if known;
-    `tol` = relative accuracy of the continued fraction)."""
-    x, a, b = np.broadcast_arrays(np.asarray(x, float), np.asarray(a, float), np.asarray(b, float))
-    if log_beta is None:
-        log_beta = _log_beta_fn(a, b)
-    xc = np.clip(x, 1e-300, 1 - 1e-16)
-    bt = np.exp(a * np.log(xc) + b * np.log1p(-xc) - log_beta)
-    direct = xc < (a + 1.0) / (a + b + 2.0)
-    cf = _betacf(np.where(direct, a, b), np.where(direct, b, a), np.where(direct, xc, 1.0 - xc), tol)
-    out = np.where(direct, bt * cf / a, 1.0 - bt * cf / b)
-    return np.where(x <= 0, 0.0, np.where(x >= 1, 1.0, out))
-
-
-def beta_ppf(p: float, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Quantile of Beta(a, b) at probability p (0 < p < 1), vectorised over a and b."""
-    a, b = np.broadcast_arrays(np.asarray(a, float), np.asarray(b, float))
-    a, b = a.astype(float), b.astype(float)
-    with np.errstate(all="ignore"):
-        # First guess: Abramowitz & Stegun 26.5.22 when a, b >= 1, else the tail power law.
-        pp = p if p < 0.5 else 1.0 - p
-        t = math.sqrt(-2.0 * math.log(pp))
-        z = (2.30753 + t * 0.27061) / (1.0 + t * (0.99229 + t * 0.04481)) - t
-        z = -z if p < 0.5 else z
-        al = (z * z - 3.0) / 6.0
-        h = 2.0 / (1.0 / (2.0 * a - 1.0) + 1.0 / (2.0 * b - 1.0))
-        w = z * np.sqrt(al + h) / h - (1.0 / (2.0 * b - 1.0) - 1.0 / (2.0 * a - 1.0)) * (al + 5.0 / 6.0 - 2.0 / (3.0 * h))
-        x_big = a / (a + b * np.exp(2.0 * w))
-        lna, lnb = np.log(a / (a + b)), np.log(b / (a + b))
-        tt, uu = np.exp(a * lna) / a, np.exp(b * lnb) / b
-        ww = tt + uu
-        x_small = np.where(p < tt / ww, (a * ww * p) ** (1.0 / a), 1.0 - (b * ww * (1.0 - p)) ** (1.0 / b))
-        x = np.where((a >= 1.0) & (b >= 1.0), x_big, x_small)
-        x = np.clip(np.nan_to_num(x, nan=0.5), 1e-300, 1.0 - 1e-16)
-
-        log_beta = _log_beta_fn(a, b)
-        a1, b1 = a - 1.0, b - 1.0
-        active = np.ones(x.shape, dtype=bool)
-        for j in range(12):
-            if not active.any():
-                break
-            xa, aa, ba, a1a, b1a = x[active], a[active], b[active], a1[active], b1[active]
-            lb = log_beta[active]
-            # The first step starts ~1e-3 off, so a CDF good to 1e-8 serves it as well as an exact one.
-            err = beta_cdf(xa, aa, ba, lb, 1e-8 if j == 0 else 1e-13) - p
-            dens = np.exp(a1a * np.log(xa) + b1a * np.log1p(-xa) - lb)
-            u = err / dens
-            step = u / (1.0 - 0.5 * np.minimum(1.0, u * (a1a / xa - b1a / (1.0 - xa))))
-            xn = xa - step
-            xn = np.where(xn <= 0.0, 0.5 * (xa + 0.0), xn)  # bisect towards the boundary instead of crossing it
-            xn = np.where(xn >= 1.0, 0.5 * (xa + 1.0), xn)
-            x[active] = xn
-            # Halley converges cubically: after a step below 1e-6 x, the error left is ~1e-18.
-            done = (np.abs(step) < 1e-6 * xn) | ~np.isfinite(step)
-            active[np.flatnonzero(active)[done]] = False
-    return x
-
-
-def beta_interval(a: np.ndarray, b: np.ndarray, tail: float = 0.025) -> tuple[np.ndarray, np.ndarray]:
-    """Equal-tailed credible interval of Beta(a, b): its `tail` and `1 - tail` quantiles. The upper
-    quantile of Beta(a, b) is 1 minus the lower one of Beta(b, a), so both ends are solved in one
-    vector pass at the same probability."""
-    a = np.asarray(a, float).ravel()
-    b = np.asarray(b, float).ravel()
-    q = beta_ppf(tail, np.concatenate([a, b]), np.concatenate([b, a]))
-    return q[: a.size], 1.0 - q[a.size :]

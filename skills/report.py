@@ -10,25 +10,36 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from teachloop.skills.graph import SkillGraph
-from teachloop.skills.mastery import MasteryTracker, SkillState, trusted_constructor
+from teachloop.skills.mastery import MasteryTracker
 from teachloop.skills.records import Attempt, Problem, Record
+from teachloop.skills.skill_state import SkillState
 
 ANSWER_CHARS = 200
 
 
-class FailureExemplar(Record):
-    """One problem the student got wrong: what it was asked, what it said, what was right."""
+@dataclass(slots=True, kw_only=True)
+class FailureExemplar:
+    """One problem the student got wrong: what it was asked, what it said, what was right. A plain
+    dataclass like SkillState (a report holds thousands); validated wherever a report is."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")
 
     problem_id: str
-    prompt: str | None = Field(default=None, description="The problem text; None when the problem is not known.")
-    student_answer: str = Field(description=f"The failing completion, whitespace collapsed, at most {ANSWER_CHARS} characters.")
-    expected: str | None = Field(default=None, description="The ground-truth answer; None when the problem is not known.")
-    split: str | None = Field(default=None, description="Eval split the problem came from.")
+    prompt: Annotated[str | None, Field(description="The problem text; None when the problem is not known.")] = None
+    student_answer: Annotated[str, Field(description=f"The failing completion, whitespace collapsed, at most {ANSWER_CHARS} characters.")]
+    expected: Annotated[str | None, Field(description="The ground-truth answer; None when the problem is not known.")] = None
+    split: Annotated[str | None, Field(description="Eval split the problem came from.")] = None
+
+    def for_prompt(self) -> dict[str, str | None]:
+        """What a teacher model is shown: the problem, the student's answer, the right one."""
+        return {"prompt": self.prompt, "student_answer": self.student_answer, "expected": self.expected}
 
 
 class WeaknessReport(Record):
@@ -112,10 +123,6 @@ class WeaknessReport(Record):
         return "\n".join(out)
 
 
-_make_exemplar = trusted_constructor(FailureExemplar)
-_make_report = trusted_constructor(WeaknessReport)
-
-
 def _clip(text: str, n: int) -> str:
     """Collapse whitespace and cut to at most n characters (an ellipsis marks the cut)."""
     text = " ".join(text.split())
@@ -145,8 +152,8 @@ def build_weakness_report(
 def _cycle_collector_paused() -> Iterator[None]:
     """The build makes tens of thousands of records (10,000 skills: ~60,000 containers), all
     acyclic and all kept in the report, so cycle collections during it rescan them and free
-    nothing; measured, they cost ~15 % of the build. Pause the collector for the build and leave
-    the caller's setting as it was."""
+    nothing but time (benchmarks/results/weakness_report.md). Pause the collector for the build
+    and leave the caller's setting as it was."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -184,18 +191,16 @@ def _build(
     weak = pick[open_[np.argsort(table.mean[open_], kind="stable")]].tolist()  # ties: prerequisite order
 
     exemplars = _exemplars(attempts, set(weak), round, problems, k, tracker.config.eval_split)
-    return _make_report(
-        {  # every value built above with its declared type: skip re-validation
-            "round": int(round),
-            "states": states,
-            "frontier": frontier,
-            "blocked": blocked,
-            "mastered": mastered,
-            "regressions": regressions,
-            "weak": weak,
-            "exemplars": {s: exemplars[s] for s in weak if s in exemplars},
-            "new_skills": [str(s) for s in new_skills] or graph.added_in(round),
-        }
+    return WeaknessReport(
+        round=round,
+        states=states,
+        frontier=frontier,
+        blocked=blocked,
+        mastered=mastered,
+        regressions=regressions,
+        weak=weak,
+        exemplars={s: exemplars[s] for s in weak if s in exemplars},
+        new_skills=[str(s) for s in new_skills] or graph.added_in(round),
     )
 
 
@@ -226,14 +231,12 @@ def _exemplars(
             i += 1
         p = problems.get(pid)
         got.append(
-            _make_exemplar(
-                {
-                    "problem_id": pid,
-                    "prompt": p.prompt if p else None,
-                    "student_answer": _clip(a.completions[i] if i < len(a.completions) else "", ANSWER_CHARS),
-                    "expected": p.answer if p else None,
-                    "split": a.split,
-                }
+            FailureExemplar(
+                problem_id=pid,
+                prompt=p.prompt if p else None,
+                student_answer=_clip(a.completions[i] if i < len(a.completions) else "", ANSWER_CHARS),
+                expected=p.answer if p else None,
+                split=a.split,
             )
         )
 

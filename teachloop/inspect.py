@@ -17,9 +17,9 @@ from rich.tree import Tree
 
 from teachloop.rundir import RunDir, RunDirError, read_jsonl
 from teachloop.skills.graph import SkillGraph
-from teachloop.skills.mastery import SkillState
 from teachloop.skills.records import RoundResult
 from teachloop.skills.report import WeaknessReport
+from teachloop.skills.skill_state import SkillState
 from teachloop.skills.snapshot import SkillGraphSnapshot
 
 BAR = 20
