@@ -1,6 +1,6 @@
 """The teacher agent: a LangGraph StateGraph with small nodes.
 
-    diagnose → plan → [discover] → author ⇄ verify → curate
+    plan → [discover] → author ⇄ verify → curate
 
 `author → verify` loops per plan item until its budget of accepted problems is met or its
 retries run out. The graph is compiled with a SQLite checkpointer in the run dir, one thread per
@@ -14,17 +14,17 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
-from teachloop.agents.drafts import AuthorRequest, DiscoverRequest, Draft
-from teachloop.agents.policies import PlanConfig, make_plan
+from teachloop.agents.discovery import discover_request, sub_skill
+from teachloop.agents.drafts import AuthorRequest, Draft
+from teachloop.agents.policies import POLICIES, PlanConfig, make_plan, unknown_policy
 from teachloop.agents.teacher_models import TeacherModel, stable_rng
 from teachloop.environments.base import Environment
 from teachloop.skills.graph import SkillGraph
@@ -38,7 +38,6 @@ from teachloop.skills.records import (
     Skill,
     TeacherCost,
     TeachingPlan,
-    is_correct,
 )
 from teachloop.skills.report import WeaknessReport
 
@@ -48,12 +47,19 @@ class TeachingFailed(RuntimeError):
 
 
 class TeacherConfig(Record):
-    policy: str = Field(default="skill-tree", description="Plan policy: skill-tree | skill-list | open-ended.")
+    policy: str = Field(default="skill-tree", description=f"Plan policy: {' | '.join(POLICIES)}.")
     plan: PlanConfig = Field(default_factory=PlanConfig, description="Budgets and thresholds of the plan.")
     max_retries: int = Field(default=3, ge=1, description="Author calls per plan item before giving up on its budget.")
     overdraft: float = Field(default=1.0, ge=1.0, description="Drafts asked per missing problem (LLM teachers reject more).")
     discover_budget: int = Field(default=2, ge=0, description="Problems created for a newly discovered sub-skill.")
     seed: int = Field(default=0, description="Seed for authoring and batch order.")
+
+    @field_validator("policy")
+    @classmethod
+    def _known_policy(cls, v: str) -> str:
+        if v not in POLICIES:
+            raise ValueError(unknown_policy(v))
+        return v
 
 
 def normalise_text(text: str) -> str:
@@ -79,18 +85,27 @@ class TeachingContext:
     fixed_plan: TeachingPlan | None = None  # a plan given by the user (or a test) instead of the policy's
 
 
+class AcceptedProblem(TypedDict):
+    """A verified problem as the checkpointed state holds it."""
+
+    item: int  # index of the plan item it was authored for
+    key: str  # the environment's spec key (duplicate check within the batch)
+    problem: dict  # Problem.model_dump()
+
+
 class TeacherState(TypedDict, total=False):
+    """The checkpointed state of a round's graph: JSON-able data only."""
+
     round: int
-    diagnosis: str
-    plan: dict
-    cursor: int
-    tries: dict[str, int]
-    pending: list[dict]
-    accepted: list[dict]
-    rejected: list[dict]
-    cost: dict
-    new_skills: list[dict]
-    batch: dict
+    plan: dict  # TeachingPlan.model_dump()
+    cursor: int  # index of the plan item being authored
+    tries: dict[str, int]  # author calls per plan item index
+    pending: list[dict]  # Draft dumps of the current item, awaiting verification
+    accepted: list[AcceptedProblem]
+    rejected: list[dict]  # Rejected.model_dump()
+    cost: dict  # TeacherCost.model_dump()
+    new_skills: list[dict]  # Skill.model_dump() of the discovered sub-skills
+    batch: dict  # CurriculumBatch.model_dump(), set by curate
 
 
 def _item(state: TeacherState) -> tuple[int, PlanItem] | None:
@@ -99,8 +114,9 @@ def _item(state: TeacherState) -> tuple[int, PlanItem] | None:
     return (i, PlanItem.model_validate(items[i])) if i < len(items) else None
 
 
-def _accepted_for(state: TeacherState, i: int) -> int:
-    return sum(1 for p in state.get("accepted", []) if p.get("_item") == i)
+def _accepted_for(accepted: list[AcceptedProblem], i: int) -> int:
+    """How many accepted problems plan item `i` has."""
+    return sum(1 for p in accepted if p["item"] == i)
 
 
 class TeacherAgent:
@@ -112,17 +128,6 @@ class TeacherAgent:
         self.thread_suffix = thread_suffix
 
     # ---- nodes -------------------------------------------------------------------------
-    def _diagnose(self, ctx: TeachingContext):
-        def diagnose(state: TeacherState) -> TeacherState:
-            r = ctx.report
-            text = (
-                f"round {ctx.round}: {len(r.mastered)} mastered, {len(r.frontier)} on the frontier, "
-                f"{len(r.blocked)} blocked, {len(r.regressions)} regressed"
-            )
-            return {"diagnosis": text, "round": ctx.round}
-
-        return diagnose
-
     def _plan(self, ctx: TeachingContext):
         def plan(state: TeacherState) -> TeacherState:
             p = ctx.fixed_plan or make_plan(self.config.policy, ctx.report, ctx.graph, ctx.last_train, self.config.plan, ctx.round)
@@ -151,25 +156,13 @@ class TeacherAgent:
                     out.append(it)
                     continue
                 skill = ctx.graph.skills[it.skill_id]
-                req = self._discover_request(ctx, skill)
+                req = discover_request(ctx.env, skill, ctx.round, ctx.eval_attempts, ctx.problems)
                 t0 = time.perf_counter()
                 resp = ctx.model.discover(req)
                 _add_cost(cost, resp.cost, time.perf_counter() - t0)
                 if resp.proposal is None:
                     continue
-                sub = Skill(
-                    id=f"{skill.id}.{resp.proposal.feature}",
-                    name=resp.proposal.name,
-                    description=resp.proposal.description,
-                    parent=skill.id,
-                    prerequisites=list(skill.prerequisites),
-                    min_level=skill.min_level,
-                    max_level=skill.max_level,
-                    ood_level=None,
-                    provenance="discovered",
-                    added_round=ctx.round,
-                    spec={"base": skill.id, "feature": resp.proposal.feature},
-                )
+                sub = sub_skill(skill, resp.proposal, ctx.round)
                 try:
                     if sub.id in ctx.graph.skills:
                         raise ValueError(f"sub-skill {sub.id} already exists")
@@ -199,41 +192,18 @@ class TeacherAgent:
 
         return discover
 
-    def _discover_request(self, ctx: TeachingContext, skill: Skill) -> DiscoverRequest:
-        failed, passed = [], []
-        for a in ctx.eval_attempts:
-            if a.skill_id != skill.id or a.problem_id not in ctx.problems:
-                continue
-            (passed if is_correct(a.pass_rate) else failed).append(ctx.problems[a.problem_id].spec)
-        fc: Counter[str] = Counter()
-        sc: Counter[str] = Counter()
-        for s in failed:
-            fc.update(ctx.env.features(s))
-        for s in passed:
-            sc.update(ctx.env.features(s))
-        return DiscoverRequest(
-            skill=skill,
-            round=ctx.round,
-            n_failed=len(failed),
-            n_passed=len(passed),
-            failed_specs=failed[:20],
-            passed_specs=passed[:20],
-            features=ctx.env.feature_descriptions(skill.id),
-            failure_feature_counts=dict(fc),
-            success_feature_counts=dict(sc),
-        )
-
     def _author(self, ctx: TeachingContext):
         def author(state: TeacherState) -> TeacherState:
             cur = _item(state)
             assert cur is not None
             i, item = cur
-            need = item.budget - _accepted_for(state, i)
+            accepted = state.get("accepted", [])
+            need = item.budget - _accepted_for(accepted, i)
             skill = ctx.graph.skills[item.skill_id]
             sources = [ctx.problems[pid] for pid in item.source_problem_ids if pid in ctx.problems]
             # On a retry, rewrite the sources not yet used; when all are, diversify may reuse
             # them (new numbers each time) and the other modes fall back to fresh problems.
-            used = {p.get("parent_id") for p in state.get("accepted", []) if p.get("_item") == i}
+            used = {p["problem"].get("parent_id") for p in accepted if p["item"] == i}
             fresh_sources = [p for p in sources if p.id not in used]
             sources = fresh_sources or (sources if item.action == "diversify" else [])
             tries = state.get("tries", {}).get(str(i), 0)
@@ -253,7 +223,7 @@ class TeacherAgent:
             t0 = time.perf_counter()
             resp = ctx.model.author(req)
             _add_cost(cost, resp.cost, time.perf_counter() - t0)
-            pending = [{"draft": d.model_dump(), "_item": i} for d in resp.drafts]
+            pending = [d.model_dump() for d in resp.drafts]
             rejected = list(state.get("rejected", []))
             for _ in range(resp.unparsable):
                 rejected.append(
@@ -264,7 +234,6 @@ class TeacherAgent:
                         reason="unparsable",
                         detail="teacher output did not parse as a draft",
                     ).model_dump()
-                    | {"_item": i}
                 )
             return {"pending": pending, "cost": cost.model_dump(), "rejected": rejected}
 
@@ -277,24 +246,24 @@ class TeacherAgent:
             i, item = cur
             accepted = list(state.get("accepted", []))
             rejected = list(state.get("rejected", []))
-            batch_keys = {p["_key"] for p in accepted}
-            batch_texts = {normalise_text(p["prompt"]) for p in accepted}
+            batch_keys = {p["key"] for p in accepted}
+            batch_texts = {normalise_text(p["problem"]["prompt"]) for p in accepted}
             teacher_name = getattr(ctx.model, "name", "unknown")
-            for entry in state.get("pending", []):
-                if _accepted_for({"accepted": accepted}, i) >= item.budget:
+            for draft in state.get("pending", []):
+                if _accepted_for(accepted, i) >= item.budget:
                     break
-                verdict = self._check(ctx, item, entry["draft"], teacher_name, batch_keys, batch_texts)
+                verdict = self._check(ctx, item, draft, teacher_name, batch_keys, batch_texts)
                 if isinstance(verdict, Problem):
                     key = ctx.env.spec_key(verdict.spec)
                     batch_keys.add(key)
                     batch_texts.add(normalise_text(verdict.prompt))
-                    accepted.append(verdict.model_dump() | {"_item": i, "_key": key})
+                    accepted.append(AcceptedProblem(item=i, key=key, problem=verdict.model_dump()))
                 else:
-                    rejected.append(verdict.model_dump() | {"_item": i})
+                    rejected.append(verdict.model_dump())
             tries = dict(state.get("tries", {}))
             tries[str(i)] = tries.get(str(i), 0) + 1
             cursor = state.get("cursor", 0)
-            if _accepted_for({"accepted": accepted}, i) >= item.budget or tries[str(i)] >= self.config.max_retries:
+            if _accepted_for(accepted, i) >= item.budget or tries[str(i)] >= self.config.max_retries:
                 cursor += 1
             return {"accepted": accepted, "rejected": rejected, "pending": [], "tries": tries, "cursor": cursor}
 
@@ -338,9 +307,9 @@ class TeacherAgent:
     def _curate(self, ctx: TeachingContext):
         def curate(state: TeacherState) -> TeacherState:
             rng = stable_rng(self.config.seed, ctx.round, "curate")
-            problems = [Problem.model_validate({k: v for k, v in p.items() if not k.startswith("_")}) for p in state.get("accepted", [])]
+            problems = [Problem.model_validate(p["problem"]) for p in state.get("accepted", [])]
             rng.shuffle(problems)
-            rejected = [Rejected.model_validate({k: v for k, v in r.items() if not k.startswith("_")}) for r in state.get("rejected", [])]
+            rejected = [Rejected.model_validate(r) for r in state.get("rejected", [])]
             batch = CurriculumBatch(round=ctx.round, problems=problems, rejected=rejected, plan=TeachingPlan.model_validate(state["plan"]))
             return {"batch": batch.model_dump()}
 
@@ -349,14 +318,12 @@ class TeacherAgent:
     # ---- graph -------------------------------------------------------------------------
     def build(self, ctx: TeachingContext) -> StateGraph:
         g = StateGraph(TeacherState)
-        g.add_node("diagnose", self._diagnose(ctx))
         g.add_node("plan", self._plan(ctx))
         g.add_node("discover", self._discover(ctx))
         g.add_node("author", self._author(ctx))
         g.add_node("verify", self._verify(ctx))
         g.add_node("curate", self._curate(ctx))
-        g.add_edge(START, "diagnose")
-        g.add_edge("diagnose", "plan")
+        g.add_edge(START, "plan")
 
         def after_plan(state: TeacherState) -> str:
             items = state["plan"]["items"]

@@ -64,22 +64,6 @@ def read_jsonl(path: Path, model: type[M]) -> list[M]:
     return [model.model_validate(obj) for obj in iter_jsonl(path)]
 
 
-def repair_jsonl(path: Path) -> bool:
-    """Cut a torn tail so later appends start on a fresh line. Returns True if it cut anything."""
-    if not path.exists():
-        return False
-    data = path.read_bytes()
-    if not data or data.endswith(b"\n"):
-        return False
-    cut = data.rfind(b"\n") + 1
-    with open(path, "r+b") as f:
-        f.truncate(cut)
-        f.flush()
-        os.fsync(f.fileno())
-    warnings.warn(f"{path}: cut a torn last line ({len(data) - cut} bytes) left by a crash", stacklevel=2)
-    return True
-
-
 class RunDir:
     """Paths and record I/O of one run: `runs/<name>/`."""
 
