@@ -11,29 +11,24 @@ can learn, without changing what is asked or how it is scored:
 
 Written this way, digit i of a sum depends on digit i of every operand and the carry from digit
 i-1, in the order a transformer generates, and every operand's digit i sits i characters after
-its delimiter. What we measured on the 2-core CPU (1 torch thread, batch 64, lr 1e-3):
-- one-digit sums alone (2-3 terms): 87-92 % after 500 SFT steps;
-- two-digit sums alone (2-3 terms): 17 % after 1,000 steps, still climbing;
-- a 7-skill mix with 2- and 3-digit addition and subtraction: 0-10 % on every skill after 1,500
-  steps (answers only reversed: the same), too slow to warm-start in minutes.
-So the benchmark's default skills are the one-digit families, times tables, their chains, and two
-harder two-digit skills that stay near 5 % (the "too hard" arms a curriculum should avoid).
+its delimiter. Multi-digit mixes still learn too slowly to warm-start in minutes, so the
+benchmark's default skills are the one-digit families, times tables, their chains, and two harder
+two-digit skills the student stays poor at (the "too hard" arms a curriculum should avoid).
 
 The warm start is a short SFT (TRL `SFTTrainer`, `teachloop.training.sft`) on fresh generated problems of the
 benchmark's skills and training levels, stopped by a measured rule rather than a step count: every
 `check_every` steps the student answers a fixed calibration set of the stop skills (fresh problems,
 never eval ones) greedily, and the SFT ends at the first check where their mean accuracy reaches
-`stop_accuracy` (30 %), so GRPO starts where it has something to learn. A fixed 1,000 steps was not
-reproducible: the same settings ended at a loss of 0.578 under transformers 5.23 and 0.598 under
-5.24, and random's GRPO gain on the two starts differed by 9 points. The warm start is cached
+`stop_accuracy` (30 %), so GRPO starts where it has something to learn; a fixed step count was not
+reproducible across transformers versions. The warm start is cached
 under the teachloop cache dir keyed by every setting that shapes it (and the environment's
 eval-set version, which decides which problems are excluded from training); its record
 (`sft.json`) keeps every check.
 
 The optional partial-credit reward (`reward(..., partial_credit)`) gives a wrong answer a share of
-credit for digits right in place. With exact match alone 49 % of random's GRPO groups had
-all-equal rewards, so no gradient; at 0.5 credit, 10 %, and random's gain over add, sub, mul
-and mixed rose from +7.2 ± 3.6 to +9.7 ± 2.8 points (4 seeds, same warm start, 2026-11-25).
+credit for digits right in place, so fewer GRPO groups have all-equal rewards (no gradient).
+
+The measurements behind these choices: benchmarks/results/tiny_student_notes.md.
 """
 
 from __future__ import annotations
@@ -171,7 +166,7 @@ def sft_examples(
 def calibration_set(env: Environment, settings: TinyStudentSettings, view: TinyView | None = None) -> list[Problem]:
     """Fresh problems of the stop skills, evenly over their training levels: never eval problems,
     and kept out of the SFT examples, so the stop rule measures what held-out accuracy measures
-    (answers to unseen problems; on seen ones the warm start scored 44 % where held-out said 31 %)."""
+    (answers to unseen problems; on seen ones the warm start scores higher than held-out says)."""
     from teachloop.environments.base import generate_over_levels
 
     view = view or TinyView()
