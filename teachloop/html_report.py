@@ -1,46 +1,29 @@
 """`teachloop report RUN_DIR`: one self-contained HTML file about a whole run.
 
 Everything is inline (CSS in a <style>, figures as base64 PNG data URIs, no scripts), so the file
-opens anywhere, offline, and can be mailed or attached to an issue. Figures use matplotlib's Agg
-canvas directly (no pyplot, no global backend switch). Sections: final skill table, mastery per
-skill over rounds, skill × round held-out accuracy heatmap, the skill graph coloured by mastery,
-the teacher's actions and cost per round, and sample accepted / rejected problems.
+opens anywhere, offline, and can be mailed or attached to an issue. Sections: final skill table,
+mastery per skill over rounds, skill × round held-out accuracy heatmap, the skill graph coloured
+by mastery, the teacher's actions and cost per round, and sample accepted / rejected problems.
+The figures are drawn in teachloop/report_figures.py.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
-import math
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
-import numpy as np
-from matplotlib import colormaps
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.cm import ScalarMappable
-from matplotlib.colors import Normalize
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
-
 from teachloop.inspect import load_snapshot
+from teachloop.report_figures import STATUS_COLOR, actions_figure, figure_html, graph_figure, heatmap_figure, mastery_figure
 from teachloop.rundir import RunDir, RunDirError, iter_jsonl, read_jsonl, write_atomic
 from teachloop.skills.graph import SkillGraph
-from teachloop.skills.mastery import MasteryConfig
 from teachloop.skills.records import Problem, RoundResult
 from teachloop.skills.snapshot import SkillGraphSnapshot
 
-CMAP = colormaps["RdYlGn"]
 SAMPLES_PER_ACTION = 3
 REJECTS_PER_ROUND = 6
 TEXT_CHARS = 300
-
-STATUS_COLOR = {"mastered": "#1a7f37", "frontier": "#0969da", "blocked": "#8c959f", "regressed": "#bf3989"}
-NO_DATA = "#d0d7de"
 
 
 def write_report(run_dir: Path | str, out: Path | str | None = None) -> Path:
@@ -63,18 +46,18 @@ def write_report(run_dir: Path | str, out: Path | str | None = None) -> Path:
         _section("Skills", _skill_table(graph, last), "Every node of the final graph, as a tree (domain → topic → skill)."),
         _section(
             "Mastery over rounds",
-            _img(_mastery_figure(graph, snaps)),
+            figure_html(mastery_figure(graph, snaps)),
             "Posterior mean of success (line) with its 95 % credible interval (band) and the held-out "
             "accuracy of each round (dots); dashed: the mastery threshold.",
         ),
         _section(
             "Held-out accuracy, skill × round",
-            _img(_heatmap_figure(graph, last)),
+            figure_html(heatmap_figure(graph, last)),
             "Grey: not evaluated in that round (e.g. before the skill was added).",
         ),
         _section(
             "Skill graph",
-            _img(_graph_figure(graph, last)),
+            figure_html(graph_figure(graph, last)),
             "Layers by prerequisite depth; arrows point from a prerequisite to the skills that need it "
             "(redundant arrows implied by others are left out). Fill: posterior mean; border: status.",
         ),
@@ -100,14 +83,6 @@ def _section(title: str, inner: str, note: str) -> str:
     anchor = title.lower().replace(" ", "-").replace(",", "").replace("×", "x")
     note_html = f'<p class="note">{_e(note)}</p>' if note else ""
     return f'<section id="{_e(anchor)}"><h2>{_e(title)}</h2>{note_html}{inner}</section>'
-
-
-def _img(fig: Figure) -> str:
-    buf = io.BytesIO()
-    FigureCanvasAgg(fig)
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f'<img alt="figure" src="data:image/png;base64,{data}">'
 
 
 # ---------------------------------------------------------------------- sections
@@ -164,189 +139,11 @@ def _skill_table(graph: SkillGraph, last: SkillGraphSnapshot) -> str:
     return f"<table>{head}{''.join(rows)}</table>"
 
 
-def _mastery_figure(graph: SkillGraph, snaps: dict[int, SkillGraphSnapshot]) -> Figure:
-    """Small multiples, one panel per skill: 40 lines on one axis cannot be told apart."""
-    ids = graph.trainable_ids()
-    rounds = sorted(snaps)
-    last = snaps[rounds[-1]]
-    threshold = MasteryConfig.model_validate(last.tracker["config"]).threshold
-    status_of = last.report.status_map()
-    ncols = min(5, max(1, len(ids)))
-    nrows = max(1, math.ceil(len(ids) / ncols))
-    fig = Figure(figsize=(3.0 * ncols, 2.1 * nrows + 0.5), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)).ravel()
-    for ax, sid in zip(axes, ids):
-        xs, mean, lo, hi = [], [], [], []
-        for r in rounds:
-            st = snaps[r].report.states.get(sid)
-            if st is not None:
-                xs.append(r)
-                mean.append(st.mean)
-                lo.append(st.ci_low)
-                hi.append(st.ci_high)
-        color = STATUS_COLOR.get(status_of.get(sid, ""), NO_DATA)
-        if xs:
-            ax.fill_between(xs, lo, hi, color=color, alpha=0.18, linewidth=0)
-            ax.plot(xs, mean, color=color, marker="o", markersize=3, linewidth=1.6)
-        st = last.report.states.get(sid)
-        if st is not None:
-            hx = [r for r, v in enumerate(st.history) if v is not None]
-            ax.scatter(hx, [st.history[r] for r in hx], s=12, color="black", zorder=3)
-        ax.axhline(threshold, color="grey", linestyle="--", linewidth=0.8)
-        ax.set_title(sid, fontsize=9, color=color)
-        ax.set_ylim(-0.03, 1.03)
-        ax.grid(alpha=0.3)
-    for ax in axes[len(ids) :]:
-        ax.set_visible(False)
-    for ax in axes[: len(ids)]:
-        ax.tick_params(labelsize=7, labelbottom=True)
-        ax.set_xticks(rounds)
-    fig.supxlabel("round", fontsize=9)
-    fig.supylabel("P(success)", fontsize=9)
-    fig.legend(
-        handles=[Patch(color=c, label=k) for k, c in STATUS_COLOR.items()]
-        + [Line2D([], [], color="black", marker="o", linestyle="", markersize=4, label="held-out accuracy")],
-        loc="outside upper center",
-        ncol=6,
-        fontsize=8,
-        frameon=False,
-    )
-    return fig
-
-
-def _heatmap_figure(graph: SkillGraph, last: SkillGraphSnapshot) -> Figure:
-    ids = graph.trainable_ids()
-    hist = [last.report.states[s].history if s in last.report.states else [] for s in ids]
-    n_rounds = max((len(h) for h in hist), default=0) or 1
-    grid = np.full((len(ids), n_rounds), np.nan)
-    for i, h in enumerate(hist):
-        for r, v in enumerate(h):
-            if v is not None:
-                grid[i, r] = v
-    fig = Figure(figsize=(max(4.0, 1.0 + 0.6 * n_rounds + 2.5), max(2.0, 0.32 * len(ids) + 1.0)))
-    ax = fig.subplots()
-    cmap = CMAP.with_extremes(bad="#d0d7de")
-    im = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0, vmax=1, aspect="auto")
-    ax.set_yticks(range(len(ids)), ids, fontsize=8)
-    ax.set_xticks(range(n_rounds), [str(r) for r in range(n_rounds)], fontsize=8)
-    ax.set_xlabel("round")
-    if grid.size <= 800:
-        for (i, r), v in np.ndenumerate(grid):
-            if not np.isnan(v):
-                ax.text(r, i, f"{v:.2f}", ha="center", va="center", fontsize=7, color="black")
-    fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02, label="held-out accuracy")
-    fig.tight_layout()
-    return fig
-
-
-def _layered_positions(graph: SkillGraph, edges: list[tuple[str, str]]) -> dict[str, tuple[float, float]]:
-    """x = prerequisite depth; within a column, skills ordered by the barycentre heuristic (mean
-    height of their neighbours in the previous column, sweeping right, left, right: fewer
-    crossings), starting from topic siblings together. networkx's multipartite_layout scales both
-    axes by one factor, which squeezes the columns flat as soon as one column is tall, hence this
-    small layout of our own."""
-    depth = graph.depth()
-    order = {sid: i for i, sid in enumerate(graph.skills)}
-    preds: dict[str, list[str]] = defaultdict(list)
-    succs: dict[str, list[str]] = defaultdict(list)
-    for u, v in edges:
-        preds[v].append(u)
-        succs[u].append(v)
-    columns: dict[int, list[str]] = defaultdict(list)
-    for sid in sorted(depth, key=lambda s: (order.get(graph.skills[s].parent or "", -1), order[s])):
-        columns[depth[sid]].append(sid)
-    y: dict[str, float] = {}
-
-    def place(col: list[str]) -> None:
-        for i, sid in enumerate(col):
-            y[sid] = (len(col) - 1) / 2 - i
-
-    for col in columns.values():
-        place(col)
-    ks = sorted(columns)
-    for sweep, nbrs in ((ks[1:], preds), (ks[-2::-1], succs), (ks[1:], preds)):
-        for k in sweep:
-            col = columns[k]
-            col.sort(key=lambda s: -(sum(y[n] for n in nbrs[s]) / len(nbrs[s])) if nbrs[s] else -y[s])
-            place(col)
-    return {sid: (float(depth[sid]), y[sid]) for sid in depth}
-
-
-def _graph_figure(graph: SkillGraph, last: SkillGraphSnapshot) -> Figure:
-    """The trainable skills in prerequisite layers, boxes filled by mastery and outlined by status,
-    arrows along the transitive reduction of the requirements (an arrow implied by a longer path
-    is left out; a topic prerequisite shows as arrows from its skills)."""
-    rep = last.report
-    deps = graph.deps
-    edges = list(nx.transitive_reduction(deps).edges) if deps.number_of_edges() else []
-    pos = _layered_positions(graph, edges)
-    layers = int(max((x for x, _ in pos.values()), default=0)) + 1
-    tallest = max((sum(1 for x, _ in pos.values() if x == k) for k in range(layers)), default=1)
-    fig = Figure(figsize=(max(6.0, 2.5 * layers + 1.5), max(2.5, 0.5 * tallest + 1.2)), layout="constrained")
-    ax = fig.subplots()
-    ax.set_axis_off()
-    if not pos:
-        ax.text(0.5, 0.5, "no trainable skills", ha="center")
-        return fig
-    ax.set_xlim(-0.6, layers - 0.4)
-    ax.set_ylim(-tallest / 2 - 0.2, tallest / 2 + 0.2)
-    norm = Normalize(0, 1)
-    status_of = rep.status_map()
-    new_skills = set(rep.new_skills)
-    boxes = {}
-    for sid, (x, y) in pos.items():
-        st = rep.states.get(sid)
-        mean = st.mean if st is not None else 0.0
-        status = status_of.get(sid, "")
-        label = sid + (" (new)" if sid in new_skills else "") + (f"\n{mean:.2f}" if st is not None else "")
-        boxes[sid] = ax.text(
-            x,
-            y,
-            label,
-            ha="center",
-            va="center",
-            fontsize=8,
-            zorder=3,
-            bbox=dict(
-                boxstyle="round,pad=0.35",
-                fc=CMAP(norm(mean)) if st is not None else NO_DATA,
-                ec=STATUS_COLOR.get(status, NO_DATA),
-                lw=2.6 if status in ("frontier", "regressed") else 1.4,
-                ls="--" if status == "blocked" else "-",
-            ),
-        )
-    for u, v in edges:
-        ax.annotate(
-            "",
-            xy=(0, 0.5),
-            xycoords=boxes[v],
-            xytext=(1, 0.5),
-            textcoords=boxes[u],
-            zorder=2,
-            arrowprops=dict(arrowstyle="-|>", color="#57606a", lw=0.9, shrinkA=2, shrinkB=2, connectionstyle="arc3,rad=0.05"),
-        )
-    fig.colorbar(
-        ScalarMappable(norm=norm, cmap=CMAP),
-        ax=ax,
-        fraction=0.025,
-        pad=0.01,
-        label="posterior mean of success",
-    )
-    fig.legend(
-        handles=[Patch(fc="white", ec=c, lw=2, ls="--" if k == "blocked" else "-", label=k) for k, c in STATUS_COLOR.items()],
-        loc="outside lower center",
-        fontsize=8,
-        frameon=False,
-        ncol=5,
-    )
-    return fig
-
-
 def _teacher(results: list[RoundResult]) -> str:
     if not results:
         return '<p class="dim">No finished rounds yet.</p>'
     actions = sorted({a for r in results for a in r.accepted_per_action} | {a for r in results for a in r.rejected_per_action})
-    fig_html = _img(_actions_figure(results, actions)) if actions else ""
+    fig_html = figure_html(actions_figure(results, actions)) if actions else ""
     rows = []
     for r in results:
         plan = (
@@ -386,27 +183,6 @@ def _mean_acc(evals: list) -> str:
     if not held:
         return "–"
     return f"{sum(e.correct for e in held) / sum(e.n for e in held):.2f}"
-
-
-def _actions_figure(results: list[RoundResult], actions: list[str]) -> Figure:
-    fig = Figure(figsize=(max(5.0, 0.7 * len(results) + 3), 2.8))
-    ax = fig.subplots()
-    xs = np.array([r.round for r in results], dtype=float)
-    bottom = np.zeros(len(results))
-    palette = colormaps["tab10"]
-    for i, a in enumerate(actions):
-        vals = np.array([r.accepted_per_action.get(a, 0) for r in results], dtype=float)
-        ax.bar(xs - 0.2, vals, 0.4, bottom=bottom, color=palette(i), label=f"{a} accepted")
-        bottom += vals
-    rej = np.array([r.rejected_total for r in results], dtype=float)
-    ax.bar(xs + 0.2, rej, 0.4, color="#d0d7de", hatch="//", edgecolor="#8c959f", label="rejected (all actions)")
-    ax.set_xticks(xs, [str(int(x)) for x in xs])
-    ax.set_xlabel("round")
-    ax.set_ylabel("problems")
-    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    return fig
 
 
 def _samples(problems: list[Problem], rejected: list[dict]) -> str:
