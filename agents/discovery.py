@@ -4,13 +4,15 @@ and the sub-skill its proposal becomes (the environment still decides whether it
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 from teachloop.agents.drafts import DiscoverRequest, SubSkillProposal
+from teachloop.environments.base import Environment
 from teachloop.skills.records import Attempt, Problem, Skill, is_correct
 
 
-def discover_request(env: Any, skill: Skill, round: int, eval_attempts: list[Attempt], problems: dict[str, Problem]) -> DiscoverRequest:
+def discover_request(
+    env: Environment, skill: Skill, round: int, eval_attempts: list[Attempt], problems: dict[str, Problem]
+) -> DiscoverRequest:
     """The held-out problems of `skill` the student failed and solved, with the environment's
     feature counts over each, so a model can name the feature failures cluster on."""
     failed, passed = [], []
