@@ -326,10 +326,7 @@ class TeacherAgent:
         g.add_edge(START, "plan")
 
         def after_plan(state: TeacherState) -> str:
-            items = state["plan"]["items"]
-            if any(x["action"] == "discover" for x in items):
-                return "discover"
-            return _next_work(state)
+            return "discover" if any(x["action"] == "discover" for x in state["plan"]["items"]) else _next_work(state)
 
         def _next_work(state: TeacherState) -> str:
             items = state["plan"]["items"]

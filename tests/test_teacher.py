@@ -225,3 +225,19 @@ def test_discover_adds_a_verified_sub_skill(world):
     for p in batch.problems:
         assert p.skill_id == "add.2digit.carry" and "carry" in env.features(p.spec)
         assert "add.2digit.carry" in env.classify(p.spec).skill_ids
+
+
+def test_graph_state_holds_typed_accepted_entries(world):
+    plan = TeachingPlan(
+        items=[
+            PlanItem(skill_id="add.2digit", action="create", budget=2, difficulty=1),
+            PlanItem(skill_id="sub.1digit", action="create", budget=1, difficulty=1),
+        ]
+    )
+    ctx = ctx_for(world, plan=plan)
+    final = TeacherAgent(TeacherConfig()).build(ctx).compile().invoke({"round": ctx.round})
+    accepted = final["accepted"]
+    assert [(a["item"], set(a)) for a in accepted] == [(0, {"item", "key", "problem"})] * 2 + [(1, {"item", "key", "problem"})]
+    assert all(a["key"] == ctx.env.spec_key(a["problem"]["spec"]) for a in accepted)
+    assert sorted(p["id"] for p in final["batch"]["problems"]) == sorted(a["problem"]["id"] for a in accepted)
+    assert final["pending"] == [] and all(not k.startswith("_") for r in final["rejected"] for k in r)
