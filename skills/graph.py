@@ -12,8 +12,7 @@ hop by hop.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from types import MappingProxyType
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import networkx as nx
@@ -184,10 +183,6 @@ class SkillGraph:
         first."""
         self.skill(skill_id)
         return self._requirements.get(skill_id, ())
-
-    def requirement_map(self) -> Mapping[str, tuple[str, ...]]:
-        """`requirements` of every trainable skill at once (a read-only view, for hot paths)."""
-        return MappingProxyType(self._requirements)
 
     def children(self, skill_id: str) -> list[str]:
         """Direct children in the hierarchy, in declaration order."""
