@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -12,9 +13,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from teachloop.agents.backends import teacher_forms
-from teachloop.config import ConfigError, build_config
+from teachloop.config import build_config
 from teachloop.environments import environment_names
-from teachloop.rundir import RunDir, RunDirError
+from teachloop.errors import UserError, entry, err, q
+from teachloop.rundir import RunDir
 
 app = typer.Typer(
     help="A teacher LLM agent writes the curriculum for a student LLM trained by GRPO.",
@@ -24,16 +26,19 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 console = Console()
-err = Console(stderr=True, soft_wrap=True)
+
+__all__ = ["UserError", "app", "main"]
 
 
-class UserError(Exception):
-    """Bad input: printed as one line, exit code 2, no traceback."""
+@app.callback()
+def _options(
+    debug: bool = typer.Option(False, "--debug", help="Show the Python traceback of an unexpected error (allowed anywhere on the line)."),
+) -> None:
+    """A teacher LLM agent writes the curriculum for a student LLM trained by GRPO."""
 
 
-def _fail(msg: str) -> None:
-    err.print(f"[bold red]error:[/bold red] {escape(msg)}", highlight=False, soft_wrap=True, markup=True)
-    sys.exit(2)
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 @app.command()
@@ -55,73 +60,127 @@ def run(
     if teacher and teacher_model and teacher.startswith(("http://", "https://")) and "#" not in teacher:
         model = f"{teacher}#{teacher_model}"
     overrides = {"env": env, "student": student, "rounds": rounds, "profile": profile, "seed": seed}
-    if model:
+    if model is not None:
         overrides["teacher"] = {"model": model}
     cfg = build_config(config, overrides)
     rd = RunDir(run_dir or Path("runs") / f"{cfg.env}-{datetime.now():%Y%m%d-%H%M%S}")
     if rd.is_run() and rd.config.exists():
-        raise UserError(f"run dir {rd.root} already holds a run; continue it with `teachloop resume {rd.root}` or pick another --run-dir")
-    _run_episode(cfg, rd)
+        raise UserError(
+            f"run dir {q(rd.root)} already holds a run; continue it with `teachloop resume {q(rd.root)}` or pick another --run-dir"
+        )
+    if rd.root.exists() and rd.root.is_dir() and any(rd.root.iterdir()) and not rd.is_run():
+        raise UserError(f"run dir {q(rd.root)} exists and is not a teachloop run; pick another --run-dir")
+    _preflight(cfg, rd)
+    created = [p for p in (rd.root, *rd.root.parents) if not p.exists()]
+    try:
+        _run_episode(cfg, rd, fresh=True)
+    except BaseException as e:
+        if not isinstance(e, typer.Exit) or e.exit_code != 130:
+            _forget_failed_start(rd, created)
+        raise
 
 
-def _run_episode(cfg, rd: RunDir) -> None:
+def _preflight(cfg, rd: RunDir) -> None:
+    """Everything a run needs that a user chose, checked before anything is written."""
+    from teachloop.environments import get_environment
+    from teachloop.preflight import check_student, check_teacher, check_writable
+
+    check_writable(rd.root, "--run-dir", is_dir=True)
+    check_student(cfg.student, cfg.cache_dir)
+    note = check_teacher(cfg.teacher, get_environment(cfg.env))
+    if note:
+        err.print(f"[yellow]note:[/yellow] {escape(note)}")
+
+
+def _forget_failed_start(rd: RunDir, created: list[Path]) -> None:
+    """A start that failed before its first round was committed is not a run: remove what it
+    wrote, so the corrected command can use the same --run-dir."""
+    if not rd.is_run() or rd.rounds.exists() and rd.rounds.stat().st_size > 0:
+        return
+    if rd.root in created:
+        shutil.rmtree(created[-1] if created else rd.root, ignore_errors=True)
+    else:  # an empty directory the user made: empty it again
+        for child in rd.root.iterdir():
+            shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
+    err.print(f"nothing of this start was kept; {q(rd.root)} is free for the corrected command")
+
+
+def _run_episode(cfg, rd: RunDir, fresh: bool = False) -> None:
     from teachloop.agents.chat import TeacherUnavailable
     from teachloop.agents.teacher import TeachingFailed
     from teachloop.episode import Episode
     from teachloop.interrupt import Interrupted, graceful_sigint
 
     console.print(
-        f"[bold]teachloop[/bold] env={cfg.env} teacher={cfg.teacher.model} student={cfg.student} rounds={cfg.rounds} profile={cfg.profile} → {rd.root}"
+        f"[bold]teachloop[/bold] env={cfg.env} teacher={escape(cfg.teacher.model)} student={escape(cfg.student)} "
+        f"rounds={cfg.rounds} profile={cfg.profile} → {escape(str(rd.root))}"
     )
     ep = Episode(cfg, rd, console)
     try:
         with graceful_sigint():
             results = ep.run()
     except (Interrupted, KeyboardInterrupt):
-        err.print(f"interrupted: nothing committed is lost; continue with `teachloop resume {rd.root}`")
+        err.print(f"interrupted: nothing committed is lost; continue with `teachloop resume {q(rd.root)}`")
         raise typer.Exit(130) from None
     except (TeacherUnavailable, TeachingFailed) as e:
-        err.print(
-            f"[bold red]error:[/bold red] {escape(str(e))}; the run is resumable: `teachloop resume {rd.root}` (or set teacher.fallback: procedural)"
-        )
+        kept = not fresh or ep.finished_rounds()
+        hint = f"; continue later with `teachloop resume {q(rd.root)}`" if kept else ""
+        err.print(f"[bold red]error:[/bold red] {escape(str(e))}{escape(hint)}")
         raise typer.Exit(1) from None
-    console.print(f"done: {len(results)} rounds in {rd.root} — `teachloop inspect {rd.root}`, `teachloop report {rd.root}`")
+    console.print(
+        f"done: {_plural(len(results), 'round')} in {escape(str(rd.root))} — "
+        f"`teachloop inspect {escape(q(rd.root))}`, `teachloop report {escape(q(rd.root))}`"
+    )
 
 
 @app.command()
 def resume(
     run_dir: Path = typer.Argument(..., help="The run directory of an interrupted episode."),
-    rounds: Optional[int] = typer.Option(None, help="Change the number of rounds (needs --force)."),
-    config: Optional[Path] = typer.Option(None, "--config", help="A changed config (needs --force)."),
+    rounds: Optional[int] = typer.Option(None, help="Total rounds: more than the run has extends it; fewer is refused."),
+    config: Optional[Path] = typer.Option(
+        None, "--config", help="YAML fields to change, layered on the run's stored config (needs --force)."
+    ),
     force: bool = typer.Option(False, "--force", help="Resume even though the config changed."),
 ) -> None:
     """Continue an interrupted episode from its last committed round (and mid-round teaching)."""
-    from teachloop.config import RunConfig
+    from teachloop.config import ConfigError, dump_config
     from teachloop.episode import Episode
+    from teachloop.rundir import write_atomic
 
     rd = RunDir(run_dir)
     rd.require()
     if not rd.config.exists():
-        raise UserError(f"{rd.config} is missing; this run cannot be resumed")
+        raise UserError(f"{q(rd.config)} is missing; this run cannot be resumed")
     stored = build_config(rd.config)
-    wanted = (
-        build_config(config, {"rounds": rounds})
-        if config
-        else RunConfig.model_validate(stored.model_dump() | ({"rounds": rounds} if rounds else {}))
-    )
-    changed = _diff(stored.model_dump(mode="json"), wanted.model_dump(mode="json"))
+    if rounds is not None and rounds < stored.rounds:
+        raise UserError(f"--rounds {rounds}: the run has {_plural(stored.rounds, 'round')}; --rounds can extend a run, not shrink it")
+    wanted = build_config(config, {"rounds": rounds}, base=stored)
+    if wanted.rounds < stored.rounds:
+        raise ConfigError(f"config file {q(config)}: rounds: {wanted.rounds} is fewer than the run's {stored.rounds}; a run can't shrink")
+    changed = [c for c in _diff(stored.model_dump(mode="json"), wanted.model_dump(mode="json")) if c != "rounds"]
     if changed and not force:
         raise UserError(f"config changed since the run started ({', '.join(changed)}); pass --force to resume with it")
-    if changed:
-        from teachloop.config import dump_config
-        from teachloop.rundir import write_atomic
+    from teachloop.preflight import check_resumable
 
+    check_resumable(rd)
+    _preflight_resume(wanted, rd)
+    if wanted != stored:
         write_atomic(rd.config, dump_config(wanted))
     done = Episode(wanted, rd, console).finished_rounds()
     if done and done[-1].round >= wanted.rounds:
-        console.print(f"run {rd.root} already finished ({done[-1].round} of {wanted.rounds} rounds); nothing to do")
+        console.print(f"run {escape(str(rd.root))} already finished ({done[-1].round} of {_plural(wanted.rounds, 'round')}); nothing to do")
         return
     _run_episode(wanted, rd)
+
+
+def _preflight_resume(cfg, rd: RunDir) -> None:
+    from teachloop.environments import get_environment
+    from teachloop.preflight import check_teacher, check_writable
+
+    check_writable(rd.root, "run dir", is_dir=True)
+    note = check_teacher(cfg.teacher, get_environment(cfg.env))
+    if note:
+        err.print(f"[yellow]note:[/yellow] {escape(note)}")
 
 
 def _diff(a: dict, b: dict, prefix: str = "") -> list[str]:
@@ -146,7 +205,7 @@ def teachers() -> None:
     for c in ("backend", "status", "example --teacher"):
         t.add_column(c)
     for row in backend_status():
-        t.add_row(*map(escape, row))
+        t.add_row(*(escape(c) for c in row))  # "teachloop[vllm]" is text, not rich markup
     console.print(t)
 
 
@@ -161,7 +220,7 @@ def envs() -> None:
     for c in ("environment", "skills", "package", "version", "status"):
         t.add_column(c)
     for row in environment_infos():
-        t.add_row(row.name, "" if row.skills is None else str(row.skills), row.package, row.version, row.status)
+        t.add_row(*(escape(c) for c in (row.name, "" if row.skills is None else str(row.skills), row.package, row.version, row.status)))
     console.print(t)
 
 
@@ -187,9 +246,12 @@ def report(
 ) -> None:
     """Write one self-contained HTML report of the run (plots embedded, no network needed)."""
     from teachloop.html_report import write_report
+    from teachloop.preflight import check_writable
 
+    RunDir(run_dir).require()
+    check_writable(out if out is not None else run_dir / "report.html", "--out" if out is not None else "report", is_dir=False)
     path = write_report(run_dir, out)
-    console.print(f"wrote {path}")
+    console.print(f"wrote {escape(str(path))}")
 
 
 def _register_bench() -> None:
@@ -203,20 +265,9 @@ def _register_bench() -> None:
 _register_bench()
 
 
-def main() -> None:
-    from teachloop.training.student import StudentError
-
-    try:
-        app()
-    except (UserError, ConfigError, RunDirError, StudentError) as e:
-        _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
-    except KeyboardInterrupt:  # Ctrl-C outside an episode (e.g. while loading): nothing to save
-        err.print("interrupted", highlight=False)
-        sys.exit(130)
-    except OSError as e:
-        if e.errno == 28:  # ENOSPC
-            _fail(f"disk full while writing {e.filename or 'the run dir'}: free space and `teachloop resume` the run")
-        raise
+def main(argv: list[str] | None = None) -> None:
+    """The `teachloop` entry point: the app behind the error boundary (see teachloop.errors)."""
+    sys.exit(entry(lambda: typer.main.get_command(app), argv))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,13 +49,18 @@ class RunConfig(Record):
     env: str = Field(default="arithmetic", description="Task environment.")
     student: str = Field(default="smollm2", description="Student: smollm2 | tiny | a local model dir | a hub id.")
     rounds: int = Field(default=5, ge=1, description="Teaching rounds in the episode.")
-    seed: int = Field(default=0, description="Seed for teacher, training and sampling.")
+    seed: int = Field(default=0, ge=0, lt=2**32, description="Seed for teacher, training and sampling (0 ≤ seed < 2³²).")
     profile: Literal["smoke", "default"] = Field(default="default", description="Size preset the other fields start from.")
     cache_dir: Path | None = Field(default=None, description="Where the converted student is cached (default ~/.cache/teachloop).")
     teacher: TeacherSettings = Field(default_factory=TeacherSettings)
     eval: EvalConfig = Field(default_factory=EvalConfig)
     grpo: GRPOSettings = Field(default_factory=GRPOSettings)
     mastery: MasteryConfig = Field(default_factory=MasteryConfig)
+
+    @field_validator("cache_dir", mode="before")
+    @classmethod
+    def _path(cls, v: Any) -> Any:
+        return Path(v) if isinstance(v, str) else v  # YAML and JSON give a string; validation is strict
 
     @field_validator("env")
     @classmethod
@@ -108,34 +114,64 @@ def _one_line(e: ValidationError, source: str) -> str:
 
 
 def read_config_file(path: Path) -> dict:
+    """The mapping a YAML config file holds; ConfigError naming the file (and line:column of a
+    YAML error) for a file that is missing, binary, not YAML or not a mapping."""
+    where = shlex.quote(str(path))
     try:
-        data = yaml.safe_load(Path(path).read_text())
+        text = Path(path).read_bytes().decode("utf-8")
     except OSError as e:
-        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from e
+        raise ConfigError(f"cannot read config file {where}: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"config file {where} is not a text file (byte {e.start} is not UTF-8)") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        at = f"{where}, line {mark.line + 1}, column {mark.column + 1}" if mark else where
+        what = " ".join(x for x in (e.context, e.problem) if x) or "syntax error"
+        raise ConfigError(f"config file {at}: not valid YAML: {what}") from None
     except yaml.YAMLError as e:
-        raise ConfigError(f"config file {path} is not valid YAML: {str(e).splitlines()[0]}") from e
+        raise ConfigError(f"config file {where} is not valid YAML: {' '.join(str(e).split())}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a mapping of fields, not {type(data).__name__}")
+        raise ConfigError(f"config file {where} must hold a mapping of fields, not {type(data).__name__}")
+    bad = [k for k in data if not isinstance(k, str)]
+    if bad:
+        raise ConfigError(f"config file {where}: field names must be text, not {bad[0]!r}")
     return data
 
 
-def build_config(file: Path | None = None, overrides: dict | None = None) -> RunConfig:
-    """defaults < profile < config file < CLI overrides; errors name the field and the source."""
+def validate(data: dict) -> RunConfig:
+    """Strict: YAML's `rounds: "3"`, `rounds: true` or `rounds: 3.0` are errors, not coerced."""
+    return RunConfig.model_validate(data, strict=True)
+
+
+def build_config(file: Path | None = None, overrides: dict | None = None, base: RunConfig | None = None) -> RunConfig:
+    """defaults < profile < config file < CLI overrides; errors name the field and the source.
+
+    With `base` (a run's stored config, for `resume`), the file and flags layer on it instead of
+    on a profile."""
     file_data = read_config_file(file) if file else {}
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
-    profile = overrides.get("profile") or file_data.get("profile") or "default"
-    if profile not in PROFILES:
-        raise ConfigError(f"unknown profile '{profile}' (choose from: {', '.join(PROFILES)})")
-    base = deep_merge(PROFILES[profile], file_data) | {"profile": profile}
+    if base is not None:
+        start = base.model_dump(mode="json")
+        profile = overrides.get("profile") or file_data.get("profile") or start["profile"]
+        start = start | {"profile": profile}
+    else:
+        profile = overrides.get("profile") or file_data.get("profile") or "default"
+        start = PROFILES.get(profile, {}) if isinstance(profile, str) else {}
+    if not isinstance(profile, str) or profile not in PROFILES:
+        source = "--profile" if overrides.get("profile") else f"config file {shlex.quote(str(file))}: profile"
+        raise ConfigError(f"{source}: unknown profile {profile!r} (choose from: {', '.join(PROFILES)})")
+    merged = deep_merge(start, file_data) | {"profile": profile}
     if file:
         try:
-            RunConfig.model_validate(base)
+            validate(merged)
         except ValidationError as e:
-            raise ConfigError(_one_line(e, f"config file {file}")) from None
+            raise ConfigError(_one_line(e, f"config file {shlex.quote(str(file))}")) from None
     try:
-        return RunConfig.model_validate(deep_merge(base, overrides) | {"profile": profile})
+        return validate(deep_merge(merged, overrides) | {"profile": profile})
     except ValidationError as e:
         raise ConfigError(_one_line(e, "option")) from None
 

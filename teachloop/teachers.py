@@ -6,16 +6,46 @@ import importlib.util
 from typing import Any
 
 from teachloop.agents.backends import BACKENDS, parse_teacher_spec
-from teachloop.agents.chat import HFChat, OpenAIChat, VLLMChat
+from teachloop.agents.chat import HFChat, OpenAIChat, TeacherUnavailable, VLLMChat
 from teachloop.agents.llm_teacher import LLMTeacher
 from teachloop.agents.teacher_models import FallbackTeacher, ProceduralTeacher, TeacherModel
 from teachloop.environments.base import Environment
 
 
+class UnavailableTeacher:
+    """A teacher whose backend could not even be built: every request raises the reason, so a
+    `FallbackTeacher` around it records that the fallback wrote the round, and why."""
+
+    def __init__(self, name: str, reason: str):
+        self.name = name
+        self.reason = reason
+
+    def author(self, request: Any) -> Any:
+        raise TeacherUnavailable(self.reason)
+
+    def discover(self, request: Any) -> Any:
+        raise TeacherUnavailable(self.reason)
+
+
 def make_teacher(settings: Any, env: Environment) -> TeacherModel:
+    """The teacher `settings.model` names. A backend that cannot be built (no API key, a dir that
+    is not a model, vLLM missing) raises `TeacherUnavailable`, unless `settings.fallback` is set:
+    then the fallback teacher writes every round and the round records say why."""
     spec = parse_teacher_spec(settings.model)
     if spec.kind == "procedural":
         return ProceduralTeacher(env)
+    try:
+        teacher: TeacherModel = LLMTeacher(_backend(spec, settings), name=str(spec), concurrency=settings.concurrency)
+    except (TeacherUnavailable, ImportError) as e:
+        if settings.fallback != "procedural":
+            raise TeacherUnavailable(str(e)) from None
+        teacher = UnavailableTeacher(str(spec), f"cannot start: {e}")
+    if settings.fallback == "procedural":
+        teacher = FallbackTeacher(teacher, ProceduralTeacher(env))
+    return teacher
+
+
+def _backend(spec: Any, settings: Any) -> Any:
     common = dict(temperature=settings.temperature, max_tokens=settings.max_tokens)
     if spec.kind == "openai":
         backend = OpenAIChat(
@@ -40,10 +70,7 @@ def make_teacher(settings: Any, env: Environment) -> TeacherModel:
         backend = VLLMChat(spec.target, **common)
     else:
         backend = HFChat(spec.target, **common)
-    teacher: TeacherModel = LLMTeacher(backend, name=str(spec), concurrency=settings.concurrency)
-    if settings.fallback == "procedural":
-        teacher = FallbackTeacher(teacher, ProceduralTeacher(env))
-    return teacher
+    return backend
 
 
 def backend_status() -> list[tuple[str, str, str]]:

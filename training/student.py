@@ -100,6 +100,40 @@ def _load(spec: str, cache_dir: Path | None, seed: int, dtype: Any) -> Student:
     return _load_pretrained(spec, dtype)
 
 
+def check_student_spec(spec: str, cache_dir: Path | None = None) -> None:
+    """Fail fast (StudentError, one line) on a student that cannot load, without loading weights:
+    a malformed `tiny:SEED`, a path that is not a model directory, a config.json that does not
+    parse, or an unwritable cache for the SmolLM2 conversion. A hub id is left to the loader."""
+    spec = spec.strip()
+    if not spec:
+        raise StudentError("--student is empty; use 'smollm2', 'tiny' or a model directory")
+    if spec == "smollm2":
+        target = (Path(cache_dir) if cache_dir else default_cache_dir()) / SMOLLM2_DIR
+        if not (target / "config.json").is_file():
+            base = target.parent
+            while not base.exists() and base.parent != base:
+                base = base.parent
+            if not base.is_dir() or not os.access(base, os.W_OK):
+                raise StudentError(f"the SmolLM2 student is converted into {target}, which cannot be written; set cache_dir")
+        return
+    if spec == "tiny" or spec.startswith("tiny:"):
+        if spec.startswith("tiny:") and not spec.split(":", 1)[1].isdigit():
+            raise StudentError(f"bad student spec {spec!r}: expected 'tiny' or 'tiny:SEED' with an integer SEED ≥ 0")
+        return
+    local = Path(spec).expanduser()
+    if local.exists() or spec.startswith((".", "/", "~")) or spec.count("/") > 1:
+        if not (local / "config.json").is_file():
+            why = "no such directory" if not local.exists() else "no config.json in it"
+            raise StudentError(f"student {spec} is not a model ({why}); use 'smollm2', 'tiny' or a model directory")
+        try:
+            from transformers import AutoConfig
+
+            with quiet():
+                AutoConfig.from_pretrained(str(local))
+        except Exception as e:  # noqa: BLE001 - any parse failure means "not a usable model"
+            raise StudentError(f"student {spec} is not a model: {_one_line(e)}") from None
+
+
 def save_student(student: Student, path: Path) -> Path:
     """Save model and tokenizer as safetensors into `path`, atomically (temp dir, then rename).
 
