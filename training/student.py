@@ -167,8 +167,14 @@ def save_student(student: Student, path: Path) -> Path:
 
 
 def remove_partial_saves(path: Path) -> int:
-    """Delete temp directories a crash left beside `path` during `save_student`; returns how many."""
+    """Delete temp directories a crash left beside `path` during `save_student`; returns how many.
+
+    A crash between the two renames of `save_student` leaves no `path` and the previous save in
+    `.NAME.old-*`: that one is put back, never deleted."""
     path = Path(path)
+    olds = sorted((p for p in path.parent.glob(f".{path.name}.old-*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    if not path.exists() and olds:
+        os.replace(olds[-1], path)
     n = 0
     for p in path.parent.glob(f".{path.name}.*"):
         if p.is_dir():
