@@ -88,7 +88,7 @@ def _section(title: str, inner: str, note: str) -> str:
 # ---------------------------------------------------------------------- sections
 def _summary(rd: RunDir, last: SkillGraphSnapshot, results: list[RoundResult], config: str) -> str:
     rep = last.report
-    n_acc = sum(sum(r.accepted_per_action.values()) for r in results)
+    n_acc = sum(r.accepted_problems for r in results)
     n_rej = sum(r.rejected_total for r in results)
     tokens = sum(r.teacher_cost.prompt_tokens + r.teacher_cost.completion_tokens for r in results)
     secs = sum(r.teacher_cost.seconds for r in results)
@@ -154,7 +154,7 @@ def _teacher(results: list[RoundResult]) -> str:
             )
             or '<span class="dim">none</span>'
         )
-        acc = ", ".join(f"{_e(a)} {n}" for a, n in sorted(r.accepted_per_action.items())) or "0"
+        acc = _e(r.accepted_text())
         rej = (
             "<br>".join(
                 f"{_e(a)}: " + ", ".join(f"{_e(k)} {n}" for k, n in sorted(v.items())) for a, v in sorted(r.rejected_per_action.items())
