@@ -1,7 +1,8 @@
 """Task environments with verifiable rewards, looked up by name: the one registry.
 
-Two sources, in this order: the built-in environments below (one line each, imported only when
-asked for, since generator libraries take about a second to import), and third-party packages that register a factory in the entry-point group
+Three sources, in this order: the built-in environments below (one line each, imported only when
+asked for, since generator libraries take about a second to import), `rg:TASK[,TASK...]` for any
+reasoning-gym task, and third-party packages that register a factory in the entry-point group
 `teachloop.environments` (see `plugins.py`). CLI help, config validation and `teachloop envs`
 are all generated from here.
 """
@@ -18,20 +19,31 @@ if TYPE_CHECKING:
 # name -> "module:factory"; a factory takes heldout_per_skill= and ood_per_skill= keywords.
 ENVIRONMENTS: dict[str, str] = {
     "arithmetic": "teachloop.environments.arithmetic:ArithmeticEnv",
+    "countdown": "teachloop.environments.reasoning_gym:CountdownEnv",
+    "zebra": "teachloop.environments.reasoning_gym:ZebraEnv",
+    "arc1d": "teachloop.environments.reasoning_gym:Arc1DEnv",
+    "knights_knaves": "teachloop.environments.reasoning_gym:KnightsKnavesEnv",
 }
+RG_PREFIX = "rg:"
+RG_HELP = "rg:TASK[,TASK...]"
 
 
 def environment_names() -> list[str]:
     """Every environment name a user can pass: built-ins, the reasoning-gym pattern, plugins."""
     from teachloop.environments.plugins import plugin_entry_points
 
-    return [*ENVIRONMENTS, *(n for n in plugin_entry_points() if n not in ENVIRONMENTS)]
+    return [*ENVIRONMENTS, RG_HELP, *(n for n in plugin_entry_points() if n not in ENVIRONMENTS)]
 
 
 def check_environment_name(name: str) -> str:
     """`name` if it names an environment; else a ValueError whose one line says why and where
     the choices are listed (config validators use it)."""
     if name in ENVIRONMENTS:
+        return name
+    if name.startswith(RG_PREFIX):
+        from teachloop.environments.reasoning_gym.tasks import check_task_list
+
+        check_task_list(name[len(RG_PREFIX) :])
         return name
     from teachloop.environments.plugins import check_plugin, plugin_entry_points
 
@@ -48,6 +60,10 @@ def get_environment(name: str, heldout_per_skill: int | None = None, ood_per_ski
     if name in ENVIRONMENTS:
         module, attr = ENVIRONMENTS[name].split(":")
         return getattr(importlib.import_module(module), attr)(**sizes)
+    if name.startswith(RG_PREFIX):
+        from teachloop.environments.reasoning_gym.tasks import any_task_env
+
+        return any_task_env(name[len(RG_PREFIX) :], **sizes)
     from teachloop.environments.plugins import load_plugin
 
     return load_plugin(name, **sizes)
@@ -64,4 +80,6 @@ def environment_infos() -> list[EnvInfo]:
     for name in ENVIRONMENTS:
         skills = sum(s.kind == "skill" for s in get_environment(name).skill_graph())
         rows.append(EnvInfo(name=name, skills=skills, package="teachloop", version=own))
+    rg = "any reasoning-gym task: a skill per curriculum level"
+    rows.append(EnvInfo(name=RG_HELP, package="reasoning-gym", version=md.version("reasoning-gym"), status=rg))
     return rows + [r for r in plugin_infos() if r.name not in ENVIRONMENTS]

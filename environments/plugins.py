@@ -23,6 +23,10 @@ GROUP = "teachloop.environments"
 class EnvironmentPluginError(ValueError):
     """A plugin that cannot be used; the message is one line naming it and the reason."""
 
+    def __init__(self, where: str, reason: str):
+        super().__init__(f"{where} {reason}")
+        self.reason = reason
+
 
 class EnvInfo(Record):
     """One row of `teachloop envs`."""
@@ -63,22 +67,22 @@ def load_plugin(name: str, heldout_per_skill: int | None = None, ood_per_skill: 
     """Build the plugin environment `name`, checked against the contract."""
     ep = plugin_entry_points().get(name)
     if ep is None:
-        raise EnvironmentPluginError(f"no environment plugin named '{name}'")
+        raise EnvironmentPluginError(f"environment '{name}':", "is not a registered plugin")
     package, _ = distribution_of(ep)
     where = f"environment plugin '{name}' (package {package}, {ep.value})"
     try:
         factory = ep.load()
     except Exception as e:  # a plugin's import may fail in any way: report, don't crash
-        raise EnvironmentPluginError(f"{where} failed to import: {type(e).__name__}: {_first_line(e)}") from None
+        raise EnvironmentPluginError(where, f"failed to import: {type(e).__name__}: {_first_line(e)}") from None
     try:
         env = factory(**_sized(heldout_per_skill=heldout_per_skill, ood_per_skill=ood_per_skill))
     except Exception as e:
-        raise EnvironmentPluginError(f"{where} failed to build: {type(e).__name__}: {_first_line(e)}") from None
+        raise EnvironmentPluginError(where, f"failed to build: {type(e).__name__}: {_first_line(e)}") from None
     missing = [m for m in required_members() if not hasattr(env, m)]
     if missing:
-        raise EnvironmentPluginError(f"{where} lacks required method(s): {', '.join(missing)}")
+        raise EnvironmentPluginError(where, f"lacks required method(s): {', '.join(missing)}")
     if env.name != name:
-        raise EnvironmentPluginError(f"{where} builds an environment named '{env.name}', not '{name}'")
+        raise EnvironmentPluginError(where, f"builds an environment named '{env.name}', not '{name}'")
     return env
 
 
@@ -102,6 +106,8 @@ def plugin_infos() -> list[EnvInfo]:
         try:
             env = load_plugin(name)
             rows.append(EnvInfo(name=name, skills=sum(s.kind == "skill" for s in env.skill_graph()), package=package, version=version))
-        except Exception as e:
-            rows.append(EnvInfo(name=name, package=package, version=version, status=f"broken: {_first_line(e)}"))
+        except EnvironmentPluginError as e:
+            rows.append(EnvInfo(name=name, package=package, version=version, status=f"broken: {e.reason}"))
+        except Exception as e:  # skill_graph itself failed
+            rows.append(EnvInfo(name=name, package=package, version=version, status=f"broken: {type(e).__name__}: {_first_line(e)}"))
     return rows
