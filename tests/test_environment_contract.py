@@ -47,3 +47,12 @@ def test_a_domain_must_write_its_abstract_methods():
 
     with pytest.raises(TypeError, match="abstract"):
         Half()  # type: ignore[abstract]
+
+
+def test_env_help_is_generated_from_the_registry():
+    import typer
+
+    from teachloop.cli import app
+
+    params = {p.name: p for p in typer.main.get_command(app).commands["run"].params}
+    assert all(name in params["env"].help for name in environment_names())
