@@ -7,15 +7,18 @@ from typing import Any
 
 from pydantic import Field
 
-from teachloop.skills.records import Action, Problem, Record, Skill, TeacherCost
+from teachloop.skills.records import Action, Problem, Record, Rejected, Skill, TeacherCost
 
 
 class Draft(Record):
     """A problem as a teacher model proposes it: untrusted until the environment verifies it."""
 
     spec: dict[str, Any] = Field(description="Structured problem spec the environment's solver checks.")
-    answer: str = Field(description="The teacher's claimed final answer.")
+    answer: str | None = Field(
+        default=None, description="The teacher's claimed final answer; None = the solver's (a given one must agree with it)."
+    )
     prompt: str | None = Field(default=None, description="Surface text; None = the environment renders the spec.")
+    rendered: bool = Field(default=False, description="The environment wrote `prompt` (else it is checked against the spec).")
     difficulty: int | None = Field(default=None, description="Claimed difficulty level.")
     parent_id: str | None = Field(default=None, description="Problem this one rewrites, if any.")
 
@@ -32,12 +35,17 @@ class AuthorRequest(Record):
     report_text: str = Field(default="", description="Compact WeaknessReport for LLM prompts.")
     exemplars: list[dict[str, str]] = Field(default_factory=list, description="Failures: prompt, student answer, expected.")
     spec_help: str = Field(default="", description="The environment's description of the spec format for this skill.")
+    spec_schema: dict[str, Any] = Field(
+        default_factory=dict, description="JSON schema of a spec of this skill and level ({} = any object); LLM backends constrain to it."
+    )
+    examples: list[Problem] = Field(default_factory=list, description="Verified problems of the skill, shown as the JSON expected back.")
     seed: int = 0
 
 
 class AuthorResponse(Record):
     drafts: list[Draft] = Field(default_factory=list)
-    unparsable: int = Field(default=0, description="Outputs that could not be parsed into a Draft.")
+    rejected: list[Rejected] = Field(default_factory=list, description="Replies or items refused before verification, with reasons.")
+    unparsable: int = Field(default=0, description="Further outputs that did not parse, without details.")
     cost: TeacherCost = Field(default_factory=TeacherCost)
 
 

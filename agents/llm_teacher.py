@@ -1,6 +1,12 @@
 """An LLM teacher: prompts built from the WeaknessReport and failure exemplars, replies parsed
 into pydantic drafts. The reply is untrusted data — parsed, validated, then verified by the
-environment's solver in the agent's `verify` node; nothing in it is ever executed."""
+environment's solver in the agent's `verify` node; nothing in it is ever executed.
+
+It asks little of the model: only specs (the solver computes answers), in a JSON schema built
+from the environment's per-skill spec schema that constrained backends decode against, after two
+verified examples of the skill written exactly as the JSON expected back. Requests are sized so a
+reply fits in max_tokens.
+"""
 
 from __future__ import annotations
 
@@ -10,32 +16,30 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from teachloop.agents.chat import ChatBackend, extract_json
+from teachloop.agents.chat import ChatBackend, ChatResult, extract_json
 from teachloop.agents.drafts import AuthorRequest, AuthorResponse, DiscoverRequest, DiscoverResponse, Draft, SubSkillProposal
-from teachloop.skills.records import TeacherCost
+from teachloop.skills.records import Problem, Rejected, TeacherCost
 
 SYSTEM = (
     "You are a teacher who writes practice problems for a student model trained by reinforcement "
     "learning. Every problem you write is checked by an exact solver: give a structured spec in the "
-    "requested format and its correct final answer. Reply with JSON only."
+    "requested format. Reply with JSON only."
 )
 
 ACTION_TEXT = {
     "create": "Write {n} new problems for this skill at difficulty level {d}.",
     "simplify": "The student fails these problems. Write {n} easier problems of the SAME skill at level {d} (smaller numbers, fewer steps), one per source where possible.",
-    "diversify": "The student is half-way on these problems. Write {n} problems of the same skill and level {d} with different numbers and a different wording in `prompt`.",
+    "diversify": "The student is half-way on these problems. Write {n} problems of the same skill and level {d} with different numbers, and a short wording for the student in `prompt` that contains exactly the spec's numbers.",
     "escalate": "The student solves these problems. Write {n} harder variants of the same skill one level up, level {d}.",
 }
+PROMPT_CHARS = 300  # longest student text asked of the model (the environment refuses longer ones)
+CHARS_PER_TOKEN = 2.0  # conservative for JSON full of digits (SmolLM2 splits numbers into single digits)
 
 
 class DraftOut(BaseModel):
     spec: dict[str, Any] = Field(description="Structured spec in the environment's format.")
-    answer: str = Field(description="The correct final answer.")
+    answer: str | int | None = Field(default=None, description="Optional: the solver computes the answer.")
     prompt: str | None = Field(default=None, description="Optional wording for the student.")
-
-
-class AuthorOut(BaseModel):
-    problems: list[DraftOut]
 
 
 class DiscoverOut(BaseModel):
@@ -44,23 +48,68 @@ class DiscoverOut(BaseModel):
     description: str = ""
 
 
-def _cost(results) -> TeacherCost:
+def _with_prompt(req: AuthorRequest) -> bool:
+    return req.action == "diversify"
+
+
+def author_schema(req: AuthorRequest, n: int) -> dict[str, Any]:
+    """The JSON schema of a reply with exactly `n` drafts of the request's skill and level."""
+    props: dict[str, Any] = {"spec": req.spec_schema or {"type": "object"}}
+    if _with_prompt(req):
+        props["prompt"] = {"type": "string", "minLength": 5, "maxLength": PROMPT_CHARS}
+    item = {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
+    return {
+        "type": "object",
+        "properties": {"problems": {"type": "array", "items": item, "minItems": n, "maxItems": n}},
+        "required": ["problems"],
+        "additionalProperties": False,
+    }
+
+
+def example_reply(req: AuthorRequest, examples: list[Problem]) -> str:
+    """Verified problems written exactly as the reply the model should give."""
+    items = [{"spec": p.spec} | ({"prompt": p.prompt} if _with_prompt(req) else {}) for p in examples]
+    return json.dumps({"problems": items}, ensure_ascii=False)
+
+
+def _is_reply(obj: Any) -> bool:
+    return (isinstance(obj, dict) and isinstance(obj.get("problems"), list)) or (
+        isinstance(obj, list) and any(isinstance(x, dict) and "spec" in x for x in obj)
+    )
+
+
+def _cost(results: list[ChatResult], name: str, broke_schema: bool = False) -> TeacherCost:
+    modes = {r.mode for r in results}
+    mode = "unenforced" if broke_schema and modes - {"text"} else (modes.pop() if len(modes) == 1 else "text")
     return TeacherCost(
         prompt_tokens=sum(r.prompt_tokens for r in results),
         completion_tokens=sum(r.completion_tokens for r in results),
         requests=len(results),
+        truncated=sum(r.truncated for r in results),
+        modes={name: mode} if results else {},
     )
 
 
 class LLMTeacher:
-    """Authoring through any ChatBackend; requests for many problems are split into chunks
-    that run in parallel up to `concurrency`."""
+    """Authoring through any ChatBackend; requests for many problems are split into chunks that
+    fit in the backend's max_tokens and run in parallel up to `concurrency`."""
+
+    wants_examples = True  # the agent fills AuthorRequest.spec_schema and .examples for it
 
     def __init__(self, backend: ChatBackend, *, name: str, concurrency: int = 4, per_request: int = 4):
         self.backend = backend
         self.name = name
         self.concurrency = concurrency
         self.per_request = per_request
+
+    def per_reply(self, req: AuthorRequest) -> int:
+        """Drafts per request so that the reply fits in max_tokens: the longest example item, at a
+        conservative characters-per-token rate, plus room for a student text where one is asked."""
+        item_chars = max((len(json.dumps({"spec": p.spec})) for p in req.examples), default=60) + 4
+        if _with_prompt(req):
+            item_chars += PROMPT_CHARS // 2
+        budget = getattr(self.backend, "max_tokens", 1024) - 24
+        return max(1, min(self.per_request, int(budget * CHARS_PER_TOKEN // item_chars)))
 
     def _messages(self, req: AuthorRequest, n: int) -> list[dict[str, str]]:
         s = req.skill
@@ -70,52 +119,68 @@ class LLMTeacher:
             f"Spec format for this skill:\n{req.spec_help}",
         ]
         if req.sources:
-            parts.append("Source problems:\n" + "\n".join(f"- spec={json.dumps(p.spec)} answer={p.answer}" for p in req.sources[:6]))
+            parts.append("Source problems:\n" + "\n".join(f"- {json.dumps(p.spec)}" for p in req.sources[:6]))
         if req.exemplars:
             parts.append(
                 "Recent student failures:\n"
                 + "\n".join(
-                    f"- {e.get('prompt', '')!r}: student said {e.get('student_answer', '')!r}, expected {e.get('expected', '')}"
+                    f"- {str(e.get('prompt', ''))[:200]!r}: student said {str(e.get('student_answer', ''))[:40]!r}, expected {e.get('expected', '')}"
                     for e in req.exemplars[:3]
                 )
             )
         if req.report_text:
             parts.append("Student state:\n" + req.report_text[:1500])
-        parts.append('Reply as JSON: {"problems": [{"spec": {...}, "answer": "...", "prompt": null}]}')
+        if req.examples:
+            parts.append(f"Two verified problems of this skill at level {req.difficulty}, as JSON:\n{example_reply(req, req.examples[:2])}")
+        parts.append(f"Reply with JSON of exactly this shape, {n} new problems, no answers (the solver computes them).")
         return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n\n".join(parts)}]
 
-    def _one(self, req: AuthorRequest, n: int, k: int):
-        res = self.backend.complete(self._messages(req, n), AuthorOut, seed=req.seed * 100 + k)
-        drafts, bad = [], 0
+    def _one(self, req: AuthorRequest, n: int, k: int) -> tuple[ChatResult, list[Draft], list[Rejected]]:
+        res = self.backend.complete(self._messages(req, n), author_schema(req, n), seed=req.seed * 100 + k)
+
+        def reject(reason: str, detail: str, draft: Any = None) -> Rejected:
+            d = draft if isinstance(draft, dict) else {} if draft is None else {"item": str(draft)[:200]}
+            return Rejected(draft=d, skill_id=req.skill.id, action=req.action, reason=reason, detail=detail[:200])  # type: ignore[arg-type]
+
         try:
-            obj = extract_json(res.text)
-            items = obj.get("problems", []) if isinstance(obj, dict) else obj
-            if not isinstance(items, list):
-                raise ValueError("'problems' is not a list")
-        except ValueError:
-            return res, [], 1
+            obj = extract_json(res.text, _is_reply)
+        except ValueError as e:
+            cut = " (cut at max_tokens)" if res.truncated else ""
+            return res, [], [reject("unparsable", f"{e}{cut}", {"reply": res.text[:200]})]
+        items = obj["problems"] if isinstance(obj, dict) else obj
+        shown = [json.dumps(p.spec, sort_keys=True) for p in req.examples]
+        drafts: list[Draft] = []
+        rejected: list[Rejected] = []
         for it in items[:n]:
             try:
                 d = DraftOut.model_validate(it)
-                drafts.append(
-                    Draft(
-                        spec=d.spec,
-                        answer=d.answer,
-                        prompt=d.prompt or None,
-                        difficulty=req.difficulty,
-                        parent_id=req.sources[len(drafts) % len(req.sources)].id if req.sources else None,
-                    )
+            except ValidationError as e:
+                rejected.append(reject("unparsable", f"not a draft: {e.errors()[0].get('msg', 'invalid')}", it))
+                continue
+            if json.dumps(d.spec, sort_keys=True) in shown:
+                rejected.append(reject("duplicate", "copies an example shown in the request", it))
+                continue
+            drafts.append(
+                Draft(
+                    spec=d.spec,
+                    answer=None if d.answer is None else str(d.answer),
+                    prompt=d.prompt or None,
+                    difficulty=req.difficulty,
+                    parent_id=req.sources[len(drafts) % len(req.sources)].id if req.sources else None,
                 )
-            except ValidationError:
-                bad += 1
-        return res, drafts, bad
+            )
+        return res, drafts, rejected
 
     def author(self, request: AuthorRequest) -> AuthorResponse:
-        chunks = [min(self.per_request, request.n - i) for i in range(0, request.n, self.per_request)]
+        size = self.per_reply(request)
+        chunks = [min(size, request.n - i) for i in range(0, request.n, size)]
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(chunks))) as pool:
             outs = list(pool.map(lambda kn: self._one(request, kn[1], kn[0]), enumerate(chunks)))
-        drafts = [d for _, ds, _ in outs for d in ds]
-        return AuthorResponse(drafts=drafts, unparsable=sum(b for _, _, b in outs), cost=_cost([r for r, _, _ in outs]))
+        results = [r for r, _, _ in outs]
+        rejected = [x for _, _, rs in outs for x in rs]
+        # A structured reply that is not the asked shape (and not merely cut off): the server ignored the schema.
+        broke = any(r.reason == "unparsable" and "cut at max_tokens" not in r.detail for r in rejected)
+        return AuthorResponse(drafts=[d for _, ds, _ in outs for d in ds], rejected=rejected, cost=_cost(results, self.backend.name, broke))
 
     def discover(self, request: DiscoverRequest) -> DiscoverResponse:
         table = "\n".join(
@@ -128,16 +193,20 @@ class LLMTeacher:
             "If the failures cluster on one feature, name it as a new sub-skill. Reply as JSON: "
             '{"feature": "<one name from the list or null>", "name": "...", "description": "..."}'
         )
-        res = self.backend.complete([{"role": "system", "content": SYSTEM}, {"role": "user", "content": msg}], DiscoverOut)
+        schema = DiscoverOut.model_json_schema()
+        if request.features:
+            schema["properties"]["feature"] = {"anyOf": [{"enum": sorted(request.features)}, {"type": "null"}]}
+        res = self.backend.complete([{"role": "system", "content": SYSTEM}, {"role": "user", "content": msg}], schema)
+        cost = _cost([res], self.backend.name)
         try:
-            out = DiscoverOut.model_validate(extract_json(res.text))
+            out = DiscoverOut.model_validate(extract_json(res.text, lambda o: isinstance(o, dict) and "feature" in o))
         except (ValueError, ValidationError):
-            return DiscoverResponse(cost=_cost([res]))
+            return DiscoverResponse(cost=cost)
         if not out.feature or out.feature not in request.features:
-            return DiscoverResponse(cost=_cost([res]))
+            return DiscoverResponse(cost=cost)
         return DiscoverResponse(
             proposal=SubSkillProposal(
                 feature=out.feature, name=out.name or f"{request.skill.name} ({out.feature})", description=out.description
             ),
-            cost=_cost([res]),
+            cost=cost,
         )

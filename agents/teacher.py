@@ -16,7 +16,7 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
@@ -219,12 +219,17 @@ class TeacherAgent:
                 spec_help=ctx.env.spec_help(skill.id),
                 seed=self.config.seed * 1000 + tries,
             )
+            if getattr(ctx.model, "wants_examples", False):  # LLM teachers: the skill's schema and two verified examples
+                level = req.difficulty
+                req.spec_schema = ctx.env.spec_schema(skill.id, level) if hasattr(ctx.env, "spec_schema") else {}
+                req.examples = ctx.env.generate(skill.id, level, 2, stable_rng("examples", skill.id, level))
             cost = TeacherCost.model_validate(state["cost"])
             t0 = time.perf_counter()
             resp = ctx.model.author(req)
             _add_cost(cost, resp.cost, time.perf_counter() - t0)
             pending = [d.model_dump() for d in resp.drafts]
             rejected = list(state.get("rejected", []))
+            rejected += [r.model_dump() for r in resp.rejected]
             for _ in range(resp.unparsable):
                 rejected.append(
                     Rejected(
@@ -282,7 +287,7 @@ class TeacherAgent:
                 skill_id=item.skill_id,
                 difficulty=draft.difficulty or item.difficulty or 1,
                 prompt=prompt,
-                answer=str(draft.answer).strip(),
+                answer=_stated_answer(ctx.env, draft),
                 spec=draft.spec,
                 env=ctx.env.name,
                 provenance=_provenance(item.action, teacher),
@@ -296,6 +301,13 @@ class TeacherAgent:
         verdict = ctx.env.verify(problem, item.skill_id)
         if not verdict.accepted:
             return reject(verdict.reason or "wrong_answer", verdict.detail)
+        if draft.prompt is not None and not draft.rendered and hasattr(ctx.env, "verify_text"):
+            wording = ctx.env.verify_text(problem.spec, problem.prompt)  # the student reads this text
+            if not wording.accepted:
+                return reject(wording.reason or "text_mismatch", wording.detail)
+        canonical = ctx.env.solve(problem.spec).answer  # stored in the environment's form, not as the teacher wrote it
+        if canonical is not None and canonical != problem.answer:
+            problem = problem.model_copy(update={"answer": canonical})
         key = ctx.env.spec_key(problem.spec)
         text = normalise_text(problem.prompt)
         if key in ctx.eval_keys or text in ctx.eval_texts:
@@ -377,6 +389,14 @@ class TeacherAgent:
         return batch, cost, new
 
 
+def _stated_answer(env: Any, draft: Draft) -> str:
+    """The draft's answer as stated, or the solver's when the teacher left it out (ask less: the
+    solver computes it; a stated answer must still agree with the solver)."""
+    if draft.answer is not None and str(draft.answer).strip():
+        return str(draft.answer).strip()
+    return env.solve(draft.spec).answer or ""
+
+
 def _reregister(ctx: TeachingContext, skill: Skill) -> None:
     if skill.id not in ctx.graph.skills:
         ctx.env.add_skill(skill)
@@ -392,9 +412,4 @@ def _provenance(action: str, teacher: str) -> str:
 
 
 def _add_cost(total: TeacherCost, part: TeacherCost, seconds: float) -> None:
-    total.prompt_tokens += part.prompt_tokens
-    total.completion_tokens += part.completion_tokens
-    total.requests += part.requests
-    total.seconds += seconds
-    if part.fallback:
-        total.fallback = part.fallback
+    total.add(part, seconds)

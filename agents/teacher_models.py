@@ -31,7 +31,7 @@ class TeacherModel(Protocol):
 
 
 def _draft(p: Problem) -> Draft:
-    return Draft(spec=p.spec, answer=p.answer, prompt=p.prompt, difficulty=p.difficulty, parent_id=p.parent_id)
+    return Draft(spec=p.spec, answer=p.answer, prompt=p.prompt, rendered=True, difficulty=p.difficulty, parent_id=p.parent_id)
 
 
 class ProceduralTeacher:

@@ -3,12 +3,14 @@
 Every teacher model gets the same WeaknessReport, the same plan (create / simplify / diversify /
 escalate on a few arithmetic skills, with the same source problems) and the same verifier; we
 count what the environment accepted, the rejects by reason, and seconds and tokens per accepted
-problem. The LLM side is a real OpenAI-compatible server on 127.0.0.1: `transformers serve` with
-the cached SmolLM2-135M-Instruct (started and stopped here; one torch thread, as in the tests).
+problem. Four teachers: procedural; SmolLM2-135M-Instruct in-process (`hf:`) with decoding
+constrained to the request's JSON schema (xgrammar) and without; and the same model behind a real
+OpenAI-compatible server on 127.0.0.1, `transformers serve` (which refuses `response_format`, so
+it is asked for text; started and stopped here; one torch thread, as in the tests).
 
 Not a test: it prints its figures and records them in benchmarks/results/teacher_models.md.
 
-Run: .venv/bin/python benchmarks/teacher_models.py [--budget 4] [--max-tokens 256] [--no-write]
+Run: .venv/bin/python benchmarks/teacher_models.py [--budget 2] [--max-tokens 256] [--teachers ...] [--no-write]
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from teachloop.agents.chat import OpenAIChat  # noqa: E402
+from teachloop.agents.chat import HFChat, OpenAIChat  # noqa: E402
 from teachloop.agents.llm_teacher import LLMTeacher  # noqa: E402
 from teachloop.agents.teacher import TeacherAgent, TeacherConfig, TeachingContext, normalise_text  # noqa: E402
 from teachloop.agents.teacher_models import ProceduralTeacher  # noqa: E402
@@ -116,8 +118,18 @@ def measure(name: str, model, budget: int, retries: int) -> dict:
     reasons = Counter(r.reason for r in batch.rejected)
     per_action = {a: {"asked": budget * len(SKILLS), "accepted": acc.get(a, 0), "rejected": rej.get(a, 0)} for a in ACTIONS}
     drafts = len(batch.problems) + len(batch.rejected)
+    wrong: dict[str, list[str]] = {}
+    for r in batch.rejected:
+        if len(wrong.setdefault(r.reason, [])) < 3:
+            wrong[r.reason].append(f"{json.dumps(r.draft)[:90]}: {r.detail[:90]}")
     return {
         "teacher": name,
+        "parsable": (drafts - reasons.get("unparsable", 0)) / drafts if drafts else 0.0,
+        "modes": cost.modes,
+        "truncated": cost.truncated,
+        "tokens_per_s": cost.completion_tokens / wall if cost.completion_tokens else None,
+        "examples_rejected": wrong,
+        "examples_accepted": [json.dumps(p.spec) for p in batch.problems[:4]],
         "accepted": len(batch.problems),
         "rejected": len(batch.rejected),
         "drafts": drafts,
@@ -142,25 +154,28 @@ def markdown(rows: list[dict], meta: dict) -> str:
         f"One fixed plan: {len(SKILLS)} skills ({', '.join(s for s, _ in SKILLS)}) × {len(ACTIONS)} actions "
         f"({', '.join(ACTIONS)}), {meta['budget']} accepted problems asked per item, {meta['retries']} author calls per item "
         f"at most; every draft verified by the arithmetic environment's solver and classifier. "
-        f"The LLM: {meta['llm']} (server ready in {meta['server_start_s']:.1f} s, not counted).",
+        f"The LLM: {meta['llm']} (server ready in {meta['server_start_s']:.1f} s, not counted). "
+        "`output`: how replies were produced (grammar = decoding constrained to the JSON schema; text = unconstrained); "
+        "`parsable`: drafts that parsed into a spec; `tok/s`: completion tokens per wall second of the whole teaching.",
         "",
-        "| teacher | accepted / drafts | acceptance | seconds | s per accepted | requests | tokens per accepted | rejects by reason |",
-        "|---|---|---|---|---|---|---|---|",
+        "| teacher | output | parsable | accepted / drafts | acceptance | seconds | s per accepted | requests | tokens per accepted | tok/s | truncated | rejects by reason |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         spa = f"{r['s_per_accepted']:.3g}" if r["s_per_accepted"] is not None else "– (none accepted)"
         tpa = f"{r['tokens_per_accepted']:.0f}" if r["tokens_per_accepted"] is not None else "–"
+        tps = f"{r['tokens_per_s']:.1f}" if r.get("tokens_per_s") else "–"
+        modes = ", ".join(sorted(set(r.get("modes", {}).values()))) or "–"
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(r["reasons"].items(), key=lambda kv: -kv[1])) or "–"
         out.append(
-            f"| {r['teacher']} | {r['accepted']} / {r['drafts']} | {100 * r['acceptance']:.0f} % | {r['seconds']:.3g} | {spa} | "
-            f"{r['requests']} | {tpa} | {reasons} |"
+            f"| {r['teacher']} | {modes} | {100 * r['parsable']:.0f} % | {r['accepted']} / {r['drafts']} | {100 * r['acceptance']:.0f} % | "
+            f"{r['seconds']:.3g} | {spa} | {r['requests']} | {tpa} | {tps} | {r.get('truncated', 0)} | {reasons} |"
         )
-    if len(rows) == 2 and rows[0]["s_per_accepted"] and rows[1]["s_per_accepted"]:
-        out += [
-            "",
-            f"Seconds per accepted problem, {rows[1]['teacher']} ÷ {rows[0]['teacher']}: "
-            f"**{rows[1]['s_per_accepted'] / rows[0]['s_per_accepted']:.0f}×**.",
-        ]
+    out += ["", "## What the LLM teachers got wrong (first rejects per reason) and accepted", ""]
+    for r in rows[1:]:
+        out.append(f"- **{r['teacher']}** accepted e.g. " + (", ".join(f"`{x}`" for x in r["examples_accepted"]) or "nothing"))
+        for reason, xs in r["examples_rejected"].items():
+            out += [f"  - {reason}: " + "; ".join(f"`{x}`" for x in xs)]
     out += ["", "## Accepted / rejected per action", "", "| teacher | " + " | ".join(ACTIONS) + " |", "|---|" + "---|" * len(ACTIONS)]
     for r in rows:
         cells = [f"{r['per_action'][a]['accepted']} / {r['per_action'][a]['rejected']}" for a in ACTIONS]
@@ -170,32 +185,46 @@ def markdown(rows: list[dict], meta: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--budget", type=int, default=4, help="Accepted problems asked per plan item.")
+    ap.add_argument("--budget", type=int, default=2, help="Accepted problems asked per plan item.")
     ap.add_argument("--retries", type=int, default=2, help="Author calls per plan item at most.")
     ap.add_argument("--max-tokens", type=int, default=256, help="Completion tokens per LLM request.")
+    ap.add_argument("--teachers", default="procedural,hf,hf-free,serve", help="Which: procedural, hf, hf-free, serve.")
     ap.add_argument("--no-write", action="store_true", help="Print only; do not write benchmarks/results.")
     args = ap.parse_args()
 
+    import torch
+
     from teachloop.training.student import convert_smollm2
 
+    torch.set_num_threads(1)  # as the served model: the two in-process runs are comparable with it
     model_dir = convert_smollm2()
-    rows = [measure("procedural", ProceduralTeacher(get_environment("arithmetic")), args.budget, args.retries)]
-    log = Path(tempfile.mkdtemp(prefix="serve-")) / "serve.log"
-    proc, base, ready_s = start_server(model_dir, log)
-    try:
-        chat = OpenAIChat(base, str(model_dir), max_tokens=args.max_tokens, timeout_s=180, retries=1, temperature=0.7)
-        llm = LLMTeacher(chat, name="transformers-serve#SmolLM2-135M-Instruct", concurrency=1, per_request=args.budget)
-        rows.append(measure(llm.name, llm, args.budget, args.retries))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    wanted = args.teachers.split(",")
+    rows = []
+    if "procedural" in wanted:
+        rows.append(measure("procedural", ProceduralTeacher(get_environment("arithmetic")), args.budget, args.retries))
+    for key, constrained in (("hf", True), ("hf-free", False)):
+        if key in wanted:
+            chat = HFChat(str(model_dir), max_tokens=args.max_tokens, temperature=0.7, constrained=constrained)
+            name = f"hf:SmolLM2-135M-Instruct ({'constrained' if constrained else 'unconstrained'})"
+            rows.append(measure(name, LLMTeacher(chat, name=name, concurrency=1, per_request=args.budget), args.budget, args.retries))
+    ready_s = 0.0
+    if "serve" in wanted:
+        log = Path(tempfile.mkdtemp(prefix="serve-")) / "serve.log"
+        proc, base, ready_s = start_server(model_dir, log)
+        try:
+            chat = OpenAIChat(base, str(model_dir), max_tokens=args.max_tokens, timeout_s=300, retries=1, temperature=0.7)
+            llm = LLMTeacher(chat, name="transformers-serve#SmolLM2-135M-Instruct", concurrency=1, per_request=args.budget)
+            rows.append(measure(llm.name, llm, args.budget, args.retries))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
     meta = {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{platform.platform()}, {os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.2f}",
+        "machine": f"{platform.platform()}, {os.cpu_count()} CPUs shared with other jobs (load average at the end {os.getloadavg()[0]:.2f})",
         "command": "python benchmarks/teacher_models.py " + " ".join(sys.argv[1:]),
         "budget": args.budget,
         "retries": args.retries,
-        "llm": f"SmolLM2-135M-Instruct via `transformers serve` (CPU, fp32, 1 thread), max_tokens {args.max_tokens}, T 0.7",
+        "llm": f"SmolLM2-135M-Instruct (CPU, fp32, 1 thread), max_tokens {args.max_tokens}, T 0.7",
         "server_start_s": ready_s,
     }
     md = markdown(rows, meta)

@@ -8,6 +8,7 @@ which shape was used, so every environment extracts through here and compares no
 from __future__ import annotations
 
 import re
+import unicodedata
 from fractions import Fraction
 
 # A signed number: thousands-grouped or plain digits, optional decimals, optional "/ denominator".
@@ -34,12 +35,25 @@ _UNICODE = str.maketrans(  # minus sign, dashes, fraction/division slashes, non-
         "\u00f7": "/",
         "\u00a0": " ",
         "\u202f": " ",
+        "\u066c": ",",  # Arabic thousands separator
+        "\u066b": ".",  # Arabic decimal separator
+        "\uff0c": ",",  # full-width comma, slash, minus and plus
+        "\uff0f": "/",
+        "\uff0d": "-",
+        "\uff0b": "+",
+        "\u2009": "",  # thin space as a thousands separator
     }
 )
+_NON_ASCII_DIGIT_RE = re.compile(r"[^\x00-\x7f]")
+
+
+def ascii_digits(text: str) -> str:
+    """Every Unicode decimal digit as its ASCII digit: Arabic-Indic ٨٥, full-width ８５, Devanagari."""
+    return _NON_ASCII_DIGIT_RE.sub(lambda m: str(d) if (d := unicodedata.decimal(m.group(), None)) is not None else m.group(), text)
 
 
 def _clean(text: str) -> str:
-    text = text.translate(_UNICODE)
+    text = ascii_digits(text.translate(_UNICODE))
     text = _LATEX_FRAC_RE.sub(lambda m: f"{m.group(1)}/{m.group(2)}", text)
     return text.replace("$", " ").replace("\\!", "").replace("\\,", "")
 
@@ -130,3 +144,22 @@ def fraction_parts(answer: str | None) -> tuple[int, int] | None:
         return int(num), int(den)
     except ValueError:
         return None
+
+
+def same_answer(got: str | None, expected: str | None, *, fraction_form: bool = False) -> bool:
+    """The one answer-equivalence rule, for teacher verification and student reward alike.
+
+    `got` (canonical, from `parse_answer` or `extract_answer`) must have the expected value and be
+    written as a final answer: a whole-number value as a whole number ("85", "85.0"; never
+    "170/2"), any other value in lowest terms ("7/2", "3.5", "-7/2"; never "14/4"). With
+    `fraction_form` (simplify-a-fraction problems) the answer must be the reduced "a/b" itself.
+    """
+    want, value = to_fraction(expected), to_fraction(got)
+    if want is None or value is None or value != want:
+        return False
+    parts = fraction_parts(got)
+    if fraction_form:
+        return parts == fraction_parts(expected) if parts else want.denominator == 1 and "." not in (got or "")
+    if parts is None:
+        return True
+    return want.denominator != 1 and parts[1] > 0 and Fraction(*parts).denominator == parts[1]

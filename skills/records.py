@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validat
 
 Provenance = Literal["seed", "generated", "rewritten", "escalated", "authored"]
 Action = Literal["create", "simplify", "diversify", "escalate", "discover"]
-RejectReason = Literal["wrong_answer", "off_skill", "duplicate", "eval_collision", "unparsable", "unsolvable"]
+RejectReason = Literal["wrong_answer", "off_skill", "duplicate", "eval_collision", "unparsable", "unsolvable", "text_mismatch"]
 
 
 class Record(BaseModel):
@@ -208,6 +208,30 @@ class TeacherCost(Record):
     requests: int = 0
     seconds: float = 0.0
     fallback: str | None = Field(default=None, description="Set when the round fell back to another teacher.")
+    modes: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per backend, how its replies were produced: 'grammar' (decoding constrained in-process), "
+        "'json_schema' or 'json_object' (structured output the server honoured), 'unenforced' (asked for, but a "
+        "reply broke the schema), 'text' (unconstrained).",
+    )
+    truncated: int = Field(default=0, description="Replies cut at max_tokens (finish_reason 'length').")
+    round_trips: int = Field(default=0, description="Teacher-written texts checked by an independent round-trip call.")
+    round_trip_agreed: int = Field(default=0, description="Round trips whose expression had the spec's value.")
+
+    def add(self, part: TeacherCost, seconds: float = 0.0) -> None:
+        """Fold `part` (one call's cost) into this running total."""
+        self.prompt_tokens += part.prompt_tokens
+        self.completion_tokens += part.completion_tokens
+        self.requests += part.requests
+        self.seconds += seconds
+        self.truncated += part.truncated
+        self.round_trips += part.round_trips
+        self.round_trip_agreed += part.round_trip_agreed
+        for name, mode in part.modes.items():  # a backend seen unenforced once stays so
+            if self.modes.get(name) != "unenforced":
+                self.modes[name] = mode
+        if part.fallback:
+            self.fallback = part.fallback
 
 
 class RoundResult(Record):

@@ -1,4 +1,5 @@
-"""Build the teacher model a `--teacher` string names, and list the backends."""
+"""Build the teacher model a `--teacher` string names, check it before an episode starts, and
+list the backends."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import importlib.util
 from typing import Any
 
 from teachloop.agents.backends import BACKENDS, parse_teacher_spec
-from teachloop.agents.chat import HFChat, OpenAIChat, TeacherUnavailable, VLLMChat
+from teachloop.agents.chat import ChatBackend, HFChat, OpenAIChat, TeacherUnavailable, VLLMChat
 from teachloop.agents.llm_teacher import LLMTeacher
 from teachloop.agents.teacher_models import FallbackTeacher, ProceduralTeacher, TeacherModel
 from teachloop.environments.base import Environment
+
+_BACKENDS: dict[tuple, ChatBackend] = {}  # built once per process: the preflight's hf/vllm model is the episode's
 
 
 class UnavailableTeacher:
@@ -35,7 +38,9 @@ def make_teacher(settings: Any, env: Environment) -> TeacherModel:
     if spec.kind == "procedural":
         return ProceduralTeacher(env)
     try:
-        teacher: TeacherModel = LLMTeacher(_backend(spec, settings), name=str(spec), concurrency=settings.concurrency)
+        backend = make_backend(settings)
+        assert backend is not None
+        teacher: TeacherModel = LLMTeacher(backend, name=str(spec), concurrency=settings.concurrency, env=env)
     except (TeacherUnavailable, ImportError) as e:
         if settings.fallback != "procedural":
             raise TeacherUnavailable(str(e)) from None
@@ -45,32 +50,42 @@ def make_teacher(settings: Any, env: Environment) -> TeacherModel:
     return teacher
 
 
-def _backend(spec: Any, settings: Any) -> Any:
+def preflight_teacher(settings: Any, env: Environment | None = None, timeout_s: float = 8.0) -> None:
+    """Fail fast, before the student loads: the teacher model can be built (an `hf:` path loads,
+    an API key is set, vLLM is there) and a server answers within `timeout_s` and serves the model
+    asked for. Raises TeacherUnavailable (one line) otherwise; the CLI's preflight makes that exit 2."""
+    backend = make_backend(settings)
+    if isinstance(backend, OpenAIChat):
+        backend.check(timeout_s=min(timeout_s, settings.timeout_s))
+
+
+def make_backend(settings: Any) -> ChatBackend | None:
+    """The chat backend of an LLM teacher (None for procedural), built once per process and
+    settings; raises TeacherUnavailable with one line when it cannot be built."""
+    spec = parse_teacher_spec(settings.model)
+    if spec.kind == "procedural":
+        return None
+    key = (settings.model, settings.temperature, settings.max_tokens, settings.timeout_s, settings.request_retries, settings.api_key_env)
+    if key not in _BACKENDS:
+        _BACKENDS[key] = _backend(spec, settings)
+    return _BACKENDS[key]
+
+
+def _backend(spec: Any, settings: Any) -> ChatBackend:
     common = dict(temperature=settings.temperature, max_tokens=settings.max_tokens)
-    if spec.kind == "openai":
-        backend = OpenAIChat(
-            None,
-            spec.target,
+    if spec.kind in ("openai", "http"):
+        return OpenAIChat(
+            spec.target if spec.kind == "http" else None,
+            spec.model if spec.kind == "http" else spec.target,
             api_key_env=settings.api_key_env,
-            require_key=True,
+            require_key=spec.kind == "openai",
             timeout_s=settings.timeout_s,
             retries=settings.request_retries,
             **common,
         )
-    elif spec.kind == "http":
-        backend = OpenAIChat(
-            spec.target,
-            spec.model,
-            api_key_env=settings.api_key_env,
-            timeout_s=settings.timeout_s,
-            retries=settings.request_retries,
-            **common,
-        )
-    elif spec.kind == "vllm":
-        backend = VLLMChat(spec.target, **common)
-    else:
-        backend = HFChat(spec.target, **common)
-    return backend
+    if spec.kind == "vllm":
+        return VLLMChat(spec.target, **common)
+    return HFChat(spec.target, **common)
 
 
 def backend_status() -> list[tuple[str, str, str]]:
@@ -83,5 +98,8 @@ def backend_status() -> list[tuple[str, str, str]]:
             status = f"missing: {b.install}"
         else:
             status = f"installed ({b.module})"
+            if b.kind == "hf":
+                xgr = importlib.util.find_spec("xgrammar") is not None
+                status += ", constrained by xgrammar" if xgr else "; constrained decoding needs: pip install 'teachloop[serving]'"
         rows.append((b.kind, status, b.example))
     return rows

@@ -10,13 +10,32 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class FaultServer:
-    """mode: 'ok' (valid drafts), '500', 'slow', 'garbage', 'flaky' (500 twice, then ok)."""
+    """mode: 'ok' (valid drafts), '500', 'slow', 'garbage', 'flaky' (500 twice, then ok).
 
-    def __init__(self, mode: str = "ok", reply: str | None = None, delay: float = 5.0):
+    `refuse` maps a response_format type ("json_schema", "json_object", "text" for none) to the
+    HTTP status this server refuses it with, as real servers do in different ways. `bodies` holds
+    every request's JSON; `max_in_flight` the most requests it served at once."""
+
+    def __init__(
+        self,
+        mode: str = "ok",
+        reply: str | None = None,
+        delay: float = 5.0,
+        refuse: dict[str, int] | None = None,
+        finish_reason: str = "stop",
+        models: list[str] | None = None,
+    ):
         self.mode = mode
         self.reply = reply
         self.delay = delay
+        self.refuse = refuse or {}
+        self.finish_reason = finish_reason
+        self.models = models or ["fault-model"]
         self.requests = 0
+        self.bodies: list[dict] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
         self.auth_headers: list[str] = []
         outer = self
 
@@ -39,7 +58,10 @@ class FaultServer:
                     self._send(
                         200,
                         json.dumps(
-                            {"object": "list", "data": [{"id": "fault-model", "object": "model", "created": 0, "owned_by": "test"}]}
+                            {
+                                "object": "list",
+                                "data": [{"id": m, "object": "model", "created": 0, "owned_by": "test"} for m in outer.models],
+                            }
                         ).encode(),
                     )
                 else:
@@ -47,9 +69,26 @@ class FaultServer:
 
             def do_POST(self):
                 n = int(self.headers.get("Content-Length", 0))
-                self.rfile.read(n)
-                outer.requests += 1
+                try:
+                    body = json.loads(self.rfile.read(n) or b"{}")
+                except ValueError:
+                    body = {}
+                with outer._lock:
+                    outer.requests += 1
+                    outer.bodies.append(body)
+                    outer.in_flight += 1
+                    outer.max_in_flight = max(outer.max_in_flight, outer.in_flight)
                 outer.auth_headers.append(self.headers.get("Authorization", ""))
+                try:
+                    self._answer(body)
+                finally:
+                    with outer._lock:
+                        outer.in_flight -= 1
+
+            def _answer(self, body: dict):
+                kind = (body.get("response_format") or {}).get("type", "text")
+                if kind in outer.refuse:
+                    return self._send(outer.refuse[kind], json.dumps({"error": {"message": f"{kind} is not supported"}}).encode())
                 mode = outer.mode
                 if mode == "flaky":
                     mode = "500" if outer.requests <= 2 else "ok"
@@ -65,7 +104,7 @@ class FaultServer:
                     "object": "chat.completion",
                     "created": 0,
                     "model": "fault-model",
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": outer.finish_reason}],
                     "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
                 }
                 self._send(200, json.dumps(body).encode())

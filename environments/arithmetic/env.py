@@ -5,22 +5,15 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 
-import reasoning_gym
-
-from teachloop.environments.answers import (
-    extract_answer,
-    fraction_parts,
-    parse_answer,
-    to_fraction,
-)
+from teachloop.environments.answers import extract_answer, parse_answer, same_answer
 from teachloop.environments.arithmetic.classify import classify_base
 from teachloop.environments.arithmetic.features import FAMILY_FEATURES, FEATURES, features
 from teachloop.environments.arithmetic.generators import Sampler
 from teachloop.environments.arithmetic.render import N_STYLES, render
 from teachloop.environments.arithmetic.rewrite import longer, magnitude, renumbered, shorter
+from teachloop.environments.arithmetic.schema import spec_schema
 from teachloop.environments.arithmetic.skills import (
     DOMAIN,
     SKILL_DEFS,
@@ -29,6 +22,7 @@ from teachloop.environments.arithmetic.skills import (
     seed_graph,
 )
 from teachloop.environments.arithmetic.specs import SPEC_FORMATS, Analysis, FractionSpec, analyse
+from teachloop.environments.arithmetic.wording import check_wording
 from teachloop.environments.base import BaseEnvironment, Proposer, RewriteMode, malformed
 from teachloop.skills.records import (
     Classification,
@@ -36,14 +30,8 @@ from teachloop.skills.records import (
     Provenance,
     Skill,
     SolveResult,
+    Verdict,
 )
-
-_SCORER_DATASET = {"integer": "products", "fraction_simplify": "fraction_simplification"}
-
-
-@cache
-def _scorer(dataset: str) -> Callable[[str | None, dict[str, Any]], float]:
-    return reasoning_gym.get_score_answer_fn(dataset)
 
 
 class ArithmeticEnv(BaseEnvironment):
@@ -201,14 +189,21 @@ class ArithmeticEnv(BaseEnvironment):
         return analyse(spec).key
 
     def answer_matches(self, spec: dict[str, Any], expected: str, stated: str) -> bool:
-        """Numerically equal; a fraction answer must also be in the same (lowest) terms."""
+        """The teacher's stated answer, by the same rule as the student's reward (`same_answer`)."""
         a = analyse(spec)
-        got = parse_answer(stated)
-        if got is None:
-            return False
-        if isinstance(a.spec, FractionSpec) and "/" in (a.answer or ""):
-            return fraction_parts(got) == fraction_parts(a.answer)
-        return to_fraction(got) == a.value
+        return same_answer(parse_answer(stated), a.answer, fraction_form=isinstance(a.spec, FractionSpec))
+
+    def verify_text(self, spec: dict[str, Any], prompt: str) -> Verdict:
+        """A teacher-written prompt must say the spec's maths (see wording.py); `text_mismatch` otherwise."""
+        a = analyse(spec)
+        why = check_wording(a, prompt) if a.ok else "the spec has no answer"
+        return Verdict(accepted=why is None, reason=None if why is None else "text_mismatch", detail=why or "")
+
+    def spec_schema(self, skill_id: str, level: int) -> dict[str, Any]:
+        """JSON schema admitting only specs of `skill_id` at `level` (operators, operand widths,
+        terms, bounds); a discovered sub-skill gets its base skill's. Constrained LLMs decode to it."""
+        sd, _ = self._resolve(skill_id)
+        return spec_schema(sd, level)
 
     # ---- student-facing ------------------------------------------------------------------
     def render(self, spec: dict[str, Any], rng: random.Random | None = None, style: int = 0) -> str:
@@ -216,33 +211,16 @@ class ArithmeticEnv(BaseEnvironment):
         return render(analyse(spec), style, rng)
 
     def reward(self, problem: Problem, completion: str) -> float:
-        """1.0 if the completion's final answer is right, else 0.0.
-
-        Scored with reasoning-gym's scorers but binarised: their partial credit (0.01-0.1 for any
-        non-empty fraction text, a length ratio when the answer is a substring) rewards format, not
-        maths, and would give all-wrong GRPO groups spurious variance.
+        """1.0 if the completion's final answer is right, else 0.0, by the one rule that also
+        checks teacher answers (`same_answer`): the value, written as a final answer ("85", not
+        "170/2"; a reduced "3/4" where a fraction is simplified). No partial credit for format.
         """
         got = extract_answer(completion)
         if got is None:
             return 0.0
         a = analyse(problem.spec)
         expected = a.answer if a.ok else parse_answer(problem.answer)
-        if expected is None:
-            return 0.0
-        if "/" not in expected:
-            score = _scorer(_SCORER_DATASET["integer"])(got, {"answer": expected})
-        elif isinstance(a.spec, FractionSpec):
-            p, q = fraction_parts(expected) or (0, 0)
-            meta = {
-                "simplified_numerator": p,
-                "simplified_denominator": q,
-                "numerator": a.spec.num,
-                "denominator": a.spec.den,
-            }
-            score = _scorer(_SCORER_DATASET["fraction_simplify"])(got, {"answer": expected, "metadata": meta})
-        else:
-            score = float(to_fraction(got) == to_fraction(expected))
-        return 1.0 if score >= 1.0 else 0.0
+        return 1.0 if same_answer(got, expected, fraction_form=isinstance(a.spec, FractionSpec)) else 0.0
 
     # ---- generation ----------------------------------------------------------------------
     def proposer(self, skill_id: str, level: int, rng: random.Random) -> Proposer:
