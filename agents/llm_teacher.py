@@ -11,6 +11,7 @@ reply fits in max_tokens.
 from __future__ import annotations
 
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -90,17 +91,55 @@ def _cost(results: list[ChatResult], name: str, broke_schema: bool = False) -> T
     )
 
 
+READ_BACK_SYSTEM = "You turn a short maths word problem into the arithmetic expression that answers it. Reply with JSON only."
+READ_BACK_SCHEMA = {
+    "type": "object",
+    "properties": {"expression": {"type": "string", "pattern": "[0-9 ()+*/-]{1,80}"}},
+    "required": ["expression"],
+    "additionalProperties": False,
+}
+_SYMBOLIC = re.compile(r"\d\s*[-+*/×÷−]\s*\(?\s*\d")
+
+
 class LLMTeacher:
     """Authoring through any ChatBackend; requests for many problems are split into chunks that
     fit in the backend's max_tokens and run in parallel up to `concurrency`."""
 
     wants_examples = True  # the agent fills AuthorRequest.spec_schema and .examples for it
 
-    def __init__(self, backend: ChatBackend, *, name: str, concurrency: int = 4, per_request: int = 4):
+    def __init__(
+        self,
+        backend: ChatBackend,
+        *,
+        name: str,
+        concurrency: int = 4,
+        per_request: int = 4,
+        env: Any = None,
+        verifier: ChatBackend | None = None,
+    ):
         self.backend = backend
         self.name = name
         self.concurrency = concurrency
         self.per_request = per_request
+        self.env = env  # with `read_back`: word problems are read back by an independent call
+        self.verifier = verifier or backend
+
+    def _read_back(self, draft: Draft) -> tuple[ChatResult | None, bool | None]:
+        """Round trip for a word problem (a prompt without written arithmetic): a fresh call that
+        sees only the student's text must derive an expression of the spec's value. (None, None)
+        when not applicable; (result, None) when the reading could not be parsed."""
+        env = self.env
+        if env is None or not hasattr(env, "read_back") or not draft.prompt or _SYMBOLIC.search(draft.prompt):
+            return None, None
+        if not env.reads_back(draft.spec):
+            return None, None
+        msgs = [{"role": "system", "content": READ_BACK_SYSTEM}, {"role": "user", "content": f"Problem: {draft.prompt}"}]
+        res = self.verifier.complete(msgs, READ_BACK_SCHEMA, max_tokens=64)
+        try:
+            expr = extract_json(res.text, lambda o: isinstance(o, dict) and isinstance(o.get("expression"), str))["expression"]
+        except ValueError:
+            return res, None
+        return res, env.read_back(draft.spec, expr)
 
     def per_reply(self, req: AuthorRequest) -> int:
         """Drafts per request so that the reply fits in max_tokens: the longest example item, at a
@@ -180,7 +219,32 @@ class LLMTeacher:
         rejected = [x for _, _, rs in outs for x in rs]
         # A structured reply that is not the asked shape (and not merely cut off): the server ignored the schema.
         broke = any(r.reason == "unparsable" and "cut at max_tokens" not in r.detail for r in rejected)
-        return AuthorResponse(drafts=[d for _, ds, _ in outs for d in ds], rejected=rejected, cost=_cost(results, self.backend.name, broke))
+        cost = _cost(results, self.backend.name, broke)
+        drafts: list[Draft] = []
+        for d in (d for _, ds, _ in outs for d in ds):
+            res, agreed = self._read_back(d)
+            if res is not None:
+                cost.add(_cost([res], self.verifier.name).model_copy(update={"modes": {}}))
+                cost.round_trips += 1
+                cost.round_trip_agreed += bool(agreed)
+                if not agreed:
+                    why = (
+                        "could not be read back as an expression"
+                        if agreed is None
+                        else "reads back, in an independent call, to another value"
+                    )
+                    rejected.append(
+                        Rejected(
+                            draft=d.model_dump(),
+                            skill_id=request.skill.id,
+                            action=request.action,
+                            reason="text_mismatch",
+                            detail=f"word problem {why}",
+                        )
+                    )
+                    continue
+            drafts.append(d)
+        return AuthorResponse(drafts=drafts, rejected=rejected, cost=cost)
 
     def discover(self, request: DiscoverRequest) -> DiscoverResponse:
         table = "\n".join(

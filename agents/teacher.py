@@ -16,7 +16,7 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
@@ -221,7 +221,10 @@ class TeacherAgent:
             )
             if getattr(ctx.model, "wants_examples", False):  # LLM teachers: the skill's schema and two verified examples
                 level = req.difficulty
-                req.spec_schema = ctx.env.spec_schema(skill.id, level) if hasattr(ctx.env, "spec_schema") else {}
+                try:
+                    req.spec_schema = ctx.env.spec_schema(skill.id, level)
+                except NotImplementedError:  # an environment without schemas: any JSON object
+                    req.spec_schema = {}
                 req.examples = ctx.env.generate(skill.id, level, 2, stable_rng("examples", skill.id, level))
             cost = TeacherCost.model_validate(state["cost"])
             t0 = time.perf_counter()
@@ -389,7 +392,7 @@ class TeacherAgent:
         return batch, cost, new
 
 
-def _stated_answer(env: Any, draft: Draft) -> str:
+def _stated_answer(env: Environment, draft: Draft) -> str:
     """The draft's answer as stated, or the solver's when the teacher left it out (ask less: the
     solver computes it; a stated answer must still agree with the solver)."""
     if draft.answer is not None and str(draft.answer).strip():

@@ -189,6 +189,7 @@ def main() -> None:
     ap.add_argument("--retries", type=int, default=2, help="Author calls per plan item at most.")
     ap.add_argument("--max-tokens", type=int, default=256, help="Completion tokens per LLM request.")
     ap.add_argument("--teachers", default="procedural,hf,hf-free,serve", help="Which: procedural, hf, hf-free, serve.")
+    ap.add_argument("--merge", action="store_true", help="Add these rows to the recorded ones (other teachers, same plan).")
     ap.add_argument("--no-write", action="store_true", help="Print only; do not write benchmarks/results.")
     args = ap.parse_args()
 
@@ -227,10 +228,17 @@ def main() -> None:
         "llm": f"SmolLM2-135M-Instruct (CPU, fp32, 1 thread), max_tokens {args.max_tokens}, T 0.7",
         "server_start_s": ready_s,
     }
+    out = Path(__file__).parent / "results"
+    if args.merge and (out / "teacher_models.json").exists():
+        old = json.loads((out / "teacher_models.json").read_text())
+        mine = {r["teacher"] for r in rows}
+        rows = [r for r in old["rows"] if r["teacher"] not in mine] + rows
+        meta["command"] = f"{old['meta']['command']}, then {meta['command']}"
+        meta["date"] = f"{old['meta']['date']} and {meta['date']}"
+        meta["server_start_s"] = meta["server_start_s"] or old["meta"].get("server_start_s", 0.0)
     md = markdown(rows, meta)
     print(md)
     if not args.no_write:
-        out = Path(__file__).parent / "results"
         (out / "teacher_models.md").write_text(md)
         (out / "teacher_models.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
         print(f"wrote {out / 'teacher_models.md'}")

@@ -199,6 +199,18 @@ class ArithmeticEnv(BaseEnvironment):
         why = check_wording(a, prompt) if a.ok else "the spec has no answer"
         return Verdict(accepted=why is None, reason=None if why is None else "text_mismatch", detail=why or "")
 
+    def reads_back(self, spec: dict[str, Any]) -> bool:
+        """Whether a word problem for `spec` can be checked by reading it back as an expression."""
+        a = analyse(spec)
+        return a.ok and a.expr is not None
+
+    def read_back(self, spec: dict[str, Any], expression: str) -> bool | None:
+        """Whether `expression`, derived from a problem's text alone, has the spec's value (None:
+        not an expression we can parse). Our own parser, never eval."""
+        a = analyse(spec)
+        b = analyse({"op": "expr", "expr": expression})
+        return None if not b.ok else b.value == a.value
+
     def spec_schema(self, skill_id: str, level: int) -> dict[str, Any]:
         """JSON schema admitting only specs of `skill_id` at `level` (operators, operand widths,
         terms, bounds); a discovered sub-skill gets its base skill's. Constrained LLMs decode to it."""
