@@ -281,6 +281,12 @@ class RoundResult(Record):
         parts = [f"{tokens:,} tokens ({c.prompt_tokens:,} in, {c.completion_tokens:,} out)", f"{c.requests} requests", f"{c.seconds:.1f} s"]
         if accepted:
             parts.append(f"{tokens / accepted:,.0f} tokens and {c.seconds / accepted:.2f} s per accepted problem")
+        if c.modes:
+            parts.append("output " + ", ".join(f"{m}" for m in sorted(set(c.modes.values()))))
+        if c.truncated:
+            parts.append(f"{c.truncated} cut at max_tokens")
+        if c.round_trips:
+            parts.append(f"word problems read back {c.round_trip_agreed}/{c.round_trips}")
         if c.fallback:
             parts.append(f"fell back: {c.fallback}")
         return "; ".join(parts)
