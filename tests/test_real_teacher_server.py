@@ -111,7 +111,7 @@ def test_real_model_teacher_authors_two_actions(smollm2_server):
     for p in batch.problems:
         assert env.verify(p, "add.1digit").accepted and p.teacher.endswith("#smollm2")
     for r in batch.rejected:
-        assert r.reason in {"wrong_answer", "off_skill", "duplicate", "eval_collision", "unparsable", "unsolvable"}
+        assert r.reason in {"wrong_answer", "off_skill", "duplicate", "eval_collision", "unparsable", "unsolvable", "text_mismatch"}
         assert r.action in {"create", "diversify"}
 
 
