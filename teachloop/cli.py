@@ -57,7 +57,11 @@ def run(
 ) -> None:
     """Run a closed-loop teaching episode: evaluate, diagnose, teach, verify, train — each round."""
     model = teacher
-    if teacher and teacher_model and teacher.startswith(("http://", "https://")) and "#" not in teacher:
+    if teacher_model is not None:  # a flag that would be ignored is refused, not dropped
+        if not (teacher or "").startswith(("http://", "https://")):
+            raise UserError("--teacher-model names the model of an http(s) teacher server; pass --teacher http://HOST:PORT/v1 too")
+        if "#" in teacher:
+            raise UserError("--teacher-model: the --teacher URL already names a model after '#'; give it once")
         model = f"{teacher}#{teacher_model}"
     overrides = {"env": env, "student": student, "rounds": rounds, "profile": profile, "seed": seed}
     if model is not None:
@@ -74,7 +78,7 @@ def run(
     created = [p for p in (rd.root, *rd.root.parents) if not p.exists()]
     try:
         _run_episode(cfg, rd, fresh=True)
-    except BaseException as e:
+    except (Exception, KeyboardInterrupt) as e:  # not a kill: that leaves the run dir as it was
         if not isinstance(e, typer.Exit) or e.exit_code != 130:
             _forget_failed_start(rd, created)
         raise
@@ -105,7 +109,7 @@ def _forget_failed_start(rd: RunDir, created: list[Path]) -> None:
     err.print(f"nothing of this start was kept; {q(rd.root)} is free for the corrected command")
 
 
-def _run_episode(cfg, rd: RunDir, fresh: bool = False) -> None:
+def _run_episode(cfg, rd: RunDir, fresh: bool = False, restart_student: bool = False) -> None:
     from teachloop.agents.chat import TeacherUnavailable
     from teachloop.agents.teacher import TeachingFailed
     from teachloop.episode import Episode
@@ -116,6 +120,7 @@ def _run_episode(cfg, rd: RunDir, fresh: bool = False) -> None:
         f"rounds={cfg.rounds} profile={cfg.profile} → {escape(str(rd.root))}"
     )
     ep = Episode(cfg, rd, console)
+    ep.restart_student = restart_student
     try:
         with graceful_sigint():
             results = ep.run()
@@ -141,6 +146,11 @@ def resume(
         None, "--config", help="YAML fields to change, layered on the run's stored config (needs --force)."
     ),
     force: bool = typer.Option(False, "--force", help="Resume even though the config changed."),
+    restart_student: bool = typer.Option(
+        False,
+        "--restart-student",
+        help="Continue from the configured student instead of the run's student/ (when that is gone or changed).",
+    ),
 ) -> None:
     """Continue an interrupted episode from its last committed round (and mid-round teaching)."""
     from teachloop.config import ConfigError, dump_config
@@ -162,15 +172,19 @@ def resume(
         raise UserError(f"config changed since the run started ({', '.join(changed)}); pass --force to resume with it")
     from teachloop.preflight import check_resumable
 
-    check_resumable(rd)
+    check_resumable(rd, check_student=not restart_student)
     _preflight_resume(wanted, rd)
     if wanted != stored:
         write_atomic(rd.config, dump_config(wanted))
     done = Episode(wanted, rd, console).finished_rounds()
     if done and done[-1].round >= wanted.rounds:
+        if not restart_student:  # a crash after the last commit line may have left the swap undone
+            from teachloop.training.checkpoint import recover
+
+            recover(rd.student_dir, done[-1].round)
         console.print(f"run {escape(str(rd.root))} already finished ({done[-1].round} of {_plural(wanted.rounds, 'round')}); nothing to do")
         return
-    _run_episode(wanted, rd)
+    _run_episode(wanted, rd, restart_student=restart_student)
 
 
 def _preflight_resume(cfg, rd: RunDir) -> None:

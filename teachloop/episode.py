@@ -2,8 +2,10 @@
 GRPO → evaluate, round after round. The one place where `agents` and `training` meet.
 
 Durability: a round's records are appended (problems, rejects, attempts), then its skill-graph
-snapshot and student checkpoint are written, and only then its line in rounds.jsonl — the commit
-point. On resume, anything a crashed round left past the last committed round is dropped, and the
+snapshot is written and its student staged, and only then its line in rounds.jsonl — the commit
+point — after which the staged student becomes student/ (training/checkpoint.py). On resume, a
+torn commit line is cut, anything a crashed round left past the last committed round is dropped,
+student/ is recovered to the last committed round's student (or the resume refuses), and the
 teacher's own LangGraph checkpoint resumes that round's teaching where it stopped.
 """
 
@@ -24,16 +26,17 @@ from teachloop.agents.teacher_models import ProceduralTeacher
 from teachloop.config import RunConfig, dump_config
 from teachloop.environments import get_environment
 from teachloop.interrupt import check as check_interrupt
-from teachloop.rundir import RunDir, append_jsonl, iter_jsonl, read_jsonl, write_atomic
+from teachloop.rundir import RunDir, append_jsonl, iter_jsonl, read_jsonl, repair_jsonl, write_atomic
 from teachloop.skills.graph import SkillGraph
 from teachloop.skills.mastery import MasteryTracker
 from teachloop.skills.records import Attempt, Problem, RoundResult, SkillEval
 from teachloop.skills.report import build_weakness_report
 from teachloop.skills.snapshot import SkillGraphSnapshot
 from teachloop.teachers import make_teacher
+from teachloop.training import checkpoint
 from teachloop.training.evaluate import evaluate
 from teachloop.training.grpo import train_round
-from teachloop.training.student import load_student, remove_partial_saves, save_student
+from teachloop.training.student import load_student
 
 
 class Episode:
@@ -43,6 +46,7 @@ class Episode:
         self.console = console or Console()
         self.env = get_environment(cfg.env)
         self.teacher_spec = parse_teacher_spec(cfg.teacher.model)
+        self.restart_student = False  # resume --restart-student: continue from the configured student
 
     # ---- helpers -----------------------------------------------------------------------
     def _progress(self) -> Progress:
@@ -102,8 +106,13 @@ class Episode:
             self.rd.skill_graph(round)
         )
 
-    def _save_student(self) -> None:
-        save_student(self.student, self.rd.student_dir)  # atomic: temp dir, then rename
+    def _recover_student(self, last: int) -> None:
+        """student/ holds the last committed round's student (see training/checkpoint.py), or the
+        resume stops with one line; round 0's student is the configured one."""
+        if last >= 1 and not self.restart_student:
+            checkpoint.recover(self.rd.student_dir, last)
+        else:
+            checkpoint.discard(self.rd.student_dir)
 
     # ---- setup / resume ----------------------------------------------------------------
     def finished_rounds(self) -> list[RoundResult]:
@@ -114,6 +123,7 @@ class Episode:
         self.rd.create()
         if not self.rd.config.exists():
             write_atomic(self.rd.config, dump_config(self.cfg))
+        repair_jsonl(self.rd.rounds)  # a torn commit line is no commit: later appends start a fresh line
         done = self.finished_rounds()
         last = done[-1].round if done else (0 if self.rd.skill_graph(0).exists() else -1)
         self._drop_uncommitted(last)
@@ -129,7 +139,7 @@ class Episode:
             self.graph = SkillGraph(self.env.skill_graph())
             self.tracker = MasteryTracker(self.cfg.mastery)
             self.report = None
-        source = str(self.rd.student_dir) if last >= 1 and self.rd.student_dir.exists() else self.cfg.student
+        source = str(self.rd.student_dir) if last >= 1 and not self.restart_student else self.cfg.student
         with self.console.status(f"loading student {source} …"):
             self.student = load_student(source, cache_dir=self.cfg.cache_dir, seed=self.cfg.seed)
         return last
@@ -146,7 +156,7 @@ class Episode:
         for r in self.rd.graph_rounds():
             if r > max(last, 0):
                 self.rd.skill_graph(r).unlink()
-        remove_partial_saves(self.rd.student_dir)
+        self._recover_student(last)
 
     # ---- the loop ----------------------------------------------------------------------
     def run(self) -> list[RoundResult]:
@@ -259,7 +269,7 @@ class Episode:
             )
             self._snapshot(r, self.report)
             t0 = time.perf_counter()
-            self._save_student()
+            checkpoint.stage(self.student, self.rd.student_dir, r)  # not current until the commit line is
             walls["checkpoint"] = time.perf_counter() - t0
 
             accepted: dict[str, int] = defaultdict(int)
@@ -284,6 +294,7 @@ class Episode:
                 new_skills=[s.id for s in new_skills],
             )
             append_jsonl(self.rd.rounds, [result])  # the round's commit point
+            checkpoint.promote(self.rd.student_dir, r)
             results.append(result)
             self.console.print(round_table(result, self.graph))
             last_evals = evals

@@ -30,14 +30,15 @@ def write_report(run_dir: Path | str, out: Path | str | None = None) -> Path:
     """Write the report (default RUN/report.html) and return its path."""
     rd = RunDir(run_dir)
     rd.require()
-    rounds = rd.graph_rounds()
+    finished = rd.finished_round()  # a round in flight (interrupted) is not reported
+    rounds = [r for r in rd.graph_rounds() if r <= finished]
     if not rounds:
         raise RunDirError(f"{rd.root} has no skill graph snapshots yet (skill_graph/round_K.json); nothing to report")
     snaps = {r: load_snapshot(rd.root, r) for r in rounds}
     last = snaps[rounds[-1]]
     results = read_jsonl(rd.rounds, RoundResult)
-    problems = read_jsonl(rd.problems, Problem)
-    rejected = list(iter_jsonl(rd.rejected))
+    problems = [p for p in read_jsonl(rd.problems, Problem) if p.round <= finished]
+    rejected = [x for x in iter_jsonl(rd.rejected) if x.get("round", 0) <= finished]
     config = rd.config.read_text(encoding="utf-8") if rd.config.exists() else ""
 
     graph = last.graph()
@@ -93,7 +94,7 @@ def _summary(rd: RunDir, last: SkillGraphSnapshot, results: list[RoundResult], c
     tokens = sum(r.teacher_cost.prompt_tokens + r.teacher_cost.completion_tokens for r in results)
     secs = sum(r.teacher_cost.seconds for r in results)
     items = [
-        f"<b>{len(results)}</b> finished rounds; skill graph snapshots up to round <b>{last.round}</b>",
+        f"<b>{len(results)}</b> finished round{'' if len(results) == 1 else 's'}; skill graph snapshots up to round <b>{last.round}</b>",
         f"<b>{len(rep.states)}</b> trainable skills: "
         f"<b>{len(rep.mastered)}</b> mastered, <b>{len(rep.frontier)}</b> on the frontier, "
         f"<b>{len(rep.blocked)}</b> blocked, <b>{len(rep.regressions)}</b> regressed",

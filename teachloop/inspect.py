@@ -40,8 +40,8 @@ def load_snapshot(run_dir: Path | str, round: int | None = None) -> SkillGraphSn
     rounds = rd.graph_rounds()
     if not rounds:
         raise RunDirError(f"{rd.root} has no skill graph snapshots yet (skill_graph/round_K.json)")
-    if round is None:
-        round = rounds[-1]
+    if round is None:  # the last finished round, not a snapshot a round in flight left
+        round = max((r for r in rounds if r <= rd.finished_round()), default=rounds[-1])
     elif round not in rounds:
         raise RunDirError(f"round {round} not found in {rd.root}: snapshots exist for rounds {_ranges(rounds)}")
     path = rd.skill_graph(round)

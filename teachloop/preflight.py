@@ -82,7 +82,7 @@ def check_student(spec: str, cache_dir: Path | None) -> None:
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
-def check_resumable(rd: Any) -> None:
+def check_resumable(rd: Any, check_student: bool = True) -> None:
     """A run dir's records are readable and agree with each other before a resume touches them:
     rounds.jsonl parses (a torn last line is repaired later, a corrupt middle line is named), the
     last committed round has its skill-graph snapshot, state.sqlite is an SQLite file, and a run
@@ -117,8 +117,10 @@ def check_resumable(rd: Any) -> None:
             raise RunDirError(
                 f"{q(rd.state_db)} is not an SQLite database; delete it to redo the teaching of the round in flight from its start"
             )
-    if last >= 1 and not (rd.student_dir / "config.json").is_file():
-        raise RunDirError(f"{q(rd.student_dir)} is missing or incomplete: the student trained by round {last} is gone")
+    if last >= 1 and check_student:
+        from teachloop.training.checkpoint import find_committed
+
+        find_committed(rd.student_dir, last)  # StudentError: missing, or changed since its commit
 
 
 def _first_error(e: Any) -> str:

@@ -64,6 +64,23 @@ def read_jsonl(path: Path, model: type[M]) -> list[M]:
     return [model.model_validate(obj) for obj in iter_jsonl(path)]
 
 
+def repair_jsonl(path: Path) -> bool:
+    """Cut a torn last line (a crash mid-append) so the next append starts on a fresh line;
+    True if it cut anything. The episode calls it on rounds.jsonl, the commit record, on resume."""
+    if not path.exists():
+        return False
+    data = path.read_bytes()
+    if not data or data.endswith(b"\n"):
+        return False
+    cut = data.rfind(b"\n") + 1
+    with open(path, "r+b") as f:
+        f.truncate(cut)
+        f.flush()
+        os.fsync(f.fileno())
+    warnings.warn(f"{path}: cut a torn last line ({len(data) - cut} bytes) left by a crash", stacklevel=2)
+    return True
+
+
 class RunDir:
     """Paths and record I/O of one run: `runs/<name>/`."""
 
@@ -94,6 +111,17 @@ class RunDir:
             except ValueError:
                 continue
         return sorted(out)
+
+    def finished_round(self) -> int:
+        """The last finished round: the one whose line ends rounds.jsonl (its commit); 0 when only
+        the start's evaluation is saved, -1 before that. The one definition inspect, the report
+        and resume use; a snapshot or problems of a later round belong to a round in flight."""
+        last = -1
+        for row in iter_jsonl(self.rounds):
+            last = row.get("round", last) if isinstance(row.get("round"), int) else last
+        if last < 0 and self.skill_graph(0).exists():
+            last = 0
+        return last
 
     def is_run(self) -> bool:
         return self.marker.exists()

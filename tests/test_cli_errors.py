@@ -97,6 +97,8 @@ CASES: dict[str, Callable] = {
     "unknown-env": _flags("--env", "nosuchenv", needles=("nosuchenv", "arithmetic")),
     "unknown-teacher": _flags("--teacher", "bogus:x", needles=("bogus:x",)),
     "empty-teacher": _flags("--teacher", "", *SMOKE, needles=("--teacher",)),
+    "teacher-model-without-url": _flags("--teacher-model", "m", *SMOKE, needles=("--teacher-model",)),
+    "teacher-model-twice": _flags("--teacher", "http://127.0.0.1:9/v1#a", "--teacher-model", "b", *SMOKE, needles=("--teacher-model",)),
     "unknown-profile": _flags("--profile", "huge", needles=("--profile", "huge", "smoke")),
     "student-bad-seed": _flags("--student", "tiny:x", "--profile", "smoke", needles=("tiny:x",)),
     "student-no-dir": lambda t, run: (["run", "--student", str(t / "nomodel"), "--run-dir", str(t / "r")], [str(t / "nomodel")]),

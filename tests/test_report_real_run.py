@@ -82,3 +82,19 @@ def test_report_file_is_created_with_the_users_umask(tiny_run: Path, tmp_path: P
         os.umask(old)
     assert (tmp_path / "shared.html").stat().st_mode & 0o777 == 0o644
     assert (tiny_run / "config.yaml").stat().st_mode & 0o044  # readable by others, like any file the user makes
+
+
+def test_an_interrupted_round_is_not_reported(tiny_run: Path, tmp_path: Path, capsys) -> None:
+    """Round 2 in flight: its snapshot and problems are on disk, its commit line is not."""
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    lines = (run / "rounds.jsonl").read_text().splitlines(keepends=True)
+    (run / "rounds.jsonl").write_text(lines[0])
+    assert run_teachloop("report", str(run)) == 0
+    page = (run / "report.html").read_text()
+    assert _bold_before(page, "finished round;") == 1
+    assert "snapshots up to round <b>1</b>" in page
+    assert any(p["round"] == 2 for p in _jsonl(run / "problems.jsonl"))  # on disk, uncommitted
+    assert "<h3>Round 1:" in page and "<h3>Round 2:" not in page  # the samples stop at round 1
+    assert run_teachloop("inspect", str(run)) == 0
+    assert "round 1" in capsys.readouterr().out.splitlines()[0]

@@ -96,19 +96,22 @@ def _candidates(path: Path) -> list[Path]:
     return [path, *sorted(p for p in path.parent.glob(f".{path.name}.*") if p.is_dir())]
 
 
+def find_committed(path: Path, round: int) -> Path:
+    """The intact copy of round `round`'s student (`path` or one beside it), changing nothing."""
+    path = Path(path)
+    for c in _candidates(path):
+        m = _marker(c)
+        if m is not None and m["round"] == round and m.get("sha256") == content_hash(c):
+            return c
+    raise StudentError(_why_not(path, round))
+
+
 def recover(path: Path, round: int) -> Path:
     """Put the student committed by round `round` (≥ 1) at `path` and delete every other copy.
 
     StudentError (one line) if no copy of it is intact: `path` missing, or changed since."""
     path = Path(path)
-    good = None
-    for c in _candidates(path):
-        m = _marker(c)
-        if m is not None and m["round"] == round and m.get("sha256") == content_hash(c):
-            good = c
-            break
-    if good is None:
-        raise StudentError(_why_not(path, round))
+    good = find_committed(path, round)
     if good != path:
         if path.exists():
             aside = path.with_name(f".{path.name}.stale")
