@@ -83,9 +83,10 @@ def main() -> None:
     )
     ap.add_argument("--no-student", action="store_true")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--core", type=int, default=None, help="The core to pin to (default: the first one allowed).")
     args = ap.parse_args()
     if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0] if args.core is None else args.core})  # one core
     import torch
 
     torch.set_num_threads(1)
