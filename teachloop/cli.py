@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from teachloop.agents.backends import teacher_forms
-from teachloop.config import build_config
+from teachloop.config import RunConfig, build_config
 from teachloop.environments import environment_names
 from teachloop.errors import UserError, entry, err, q
 from teachloop.rundir import RunDir
@@ -50,6 +50,7 @@ def run(
         None, help="Student: smollm2 (default, fetched from PyPI), tiny (random, for tests), a local model dir or a hub id."
     ),
     rounds: Optional[int] = typer.Option(None, help="Teaching rounds."),
+    curriculum: Optional[str] = typer.Option(None, help=RunConfig.model_fields["curriculum"].description + " Default: teacher."),
     profile: Optional[str] = typer.Option(None, help="Size preset: smoke (minutes on a CPU) or default."),
     run_dir: Optional[Path] = typer.Option(None, help="Where everything is written (default runs/ENV-TIMESTAMP)."),
     seed: Optional[int] = typer.Option(None, help="Seed for teacher, training and sampling."),
@@ -63,7 +64,7 @@ def run(
         if "#" in teacher:
             raise UserError("--teacher-model: the --teacher URL already names a model after '#'; give it once")
         model = f"{teacher}#{teacher_model}"
-    overrides = {"env": env, "student": student, "rounds": rounds, "profile": profile, "seed": seed}
+    overrides = {"env": env, "student": student, "rounds": rounds, "profile": profile, "seed": seed, "curriculum": curriculum}
     if model is not None:
         overrides["teacher"] = {"model": model}
     cfg = build_config(config, overrides)
@@ -116,7 +117,7 @@ def _run_episode(cfg, rd: RunDir, fresh: bool = False, restart_student: bool = F
     from teachloop.interrupt import Interrupted, graceful_sigint
 
     console.print(
-        f"[bold]teachloop[/bold] env={cfg.env} teacher={escape(cfg.teacher.model)} student={escape(cfg.student)} "
+        f"[bold]teachloop[/bold] env={cfg.env} curriculum={cfg.curriculum} teacher={escape(cfg.teacher.model)} student={escape(cfg.student)} "
         f"rounds={cfg.rounds} profile={cfg.profile} → {escape(str(rd.root))}"
     )
     ep = Episode(cfg, rd, console)
@@ -270,7 +271,7 @@ def report(
 
 def _register_bench() -> None:
     try:
-        from teachloop.bench import bench_command
+        from teachloop.bench.cli import bench_command
     except ImportError:  # the bench module is optional while it is being built
         return
     app.command("bench")(bench_command)

@@ -10,6 +10,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from teachloop.agents.backends import teacher_forms
+from teachloop.agents.strategies import STRATEGIES, check_strategy_name
 from teachloop.agents.teacher import TeacherConfig
 from teachloop.skills.mastery import MasteryConfig
 from teachloop.skills.records import Record
@@ -49,6 +50,12 @@ class RunConfig(Record):
     env: str = Field(default="arithmetic", description="Task environment.")
     student: str = Field(default="smollm2", description="Student: smollm2 | tiny | a local model dir | a hub id.")
     rounds: int = Field(default=5, ge=1, description="Teaching rounds in the episode.")
+    curriculum: str = Field(
+        default="teacher",
+        description="Curriculum strategy that writes each round's batch: "
+        + " | ".join(STRATEGIES)
+        + ". Every one trains on teacher.plan.problems_per_round problems a round.",
+    )
     seed: int = Field(default=0, ge=0, lt=2**32, description="Seed for teacher, training and sampling (0 ≤ seed < 2³²).")
     profile: Literal["smoke", "default"] = Field(default="default", description="Size preset the other fields start from.")
     cache_dir: Path | None = Field(default=None, description="Where the converted student is cached (default ~/.cache/teachloop).")
@@ -68,6 +75,11 @@ class RunConfig(Record):
         from teachloop.environments import check_environment_name
 
         return check_environment_name(v)
+
+    @field_validator("curriculum")
+    @classmethod
+    def _known_curriculum(cls, v: str) -> str:
+        return check_strategy_name(v)
 
     @field_validator("teacher")
     @classmethod

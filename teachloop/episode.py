@@ -1,75 +1,91 @@
-"""A teaching episode: evaluate → skill graph → weakness report → teacher → verified batch →
-GRPO → evaluate, round after round. The one place where `agents` and `training` meet.
+"""A teaching episode: evaluate → skill graph → weakness report → curriculum → batch → GRPO →
+evaluate, round after round. The one loop that drives every curriculum strategy (the teacher
+agent is one of them), for `teachloop run` and for each run of `teachloop bench`, and the one
+place where `agents` and `training` meet.
+
+The episode owns the evidence: it feeds the one mastery tracker (diagnostic evaluations and
+training rollouts), builds the weakness report, and hands both, with the last round's answers and
+rollouts, to the strategy in a `StrategyContext`. The bench's differences are `EpisodeOptions`:
+how problems are shown to the student and scored (the tiny student's view), which problems the
+diagnostic evaluation uses (a probe set instead of the eval sets), the (steps, problems) schedule,
+and a hook after each round (its curve points).
+
+Work split for several processes: `_decide` (the strategy), `_write_batch` and `_commit` (run-dir
+writes, checkpoints) are rank-0 work; `_train` and `_diagnose` are what every rank does.
 
 Durability: a round's records are appended (problems, rejects, attempts), then its skill-graph
-snapshot is written and its student staged, and only then its line in rounds.jsonl — the commit
-point — after which the staged student becomes student/ (training/checkpoint.py). On resume, a
-torn commit line is cut, anything a crashed round left past the last committed round is dropped,
-student/ is recovered to the last committed round's student (or the resume refuses), and the
-teacher's own LangGraph checkpoint resumes that round's teaching where it stopped.
+snapshot and strategy state are written and its student staged, and only then its line in
+rounds.jsonl — the commit point — after which the staged student becomes student/
+(training/checkpoint.py). On resume, a torn commit line is cut, anything a crashed round left past
+the last committed round is dropped, student/ is recovered to the last committed round's student
+(or the resume refuses), the strategy and its rng are restored from the last committed round, and
+the teacher's own LangGraph checkpoint resumes that round's teaching where it stopped.
 """
 
 from __future__ import annotations
 
+import json
+import random
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable
+from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from teachloop.agents.backends import parse_teacher_spec
-from teachloop.agents.teacher import TeacherAgent, TeachingContext, TeachingFailed, normalise_text
-from teachloop.agents.teacher_models import ProceduralTeacher
+from teachloop.agents.strategies import CurriculumStrategy, Proposal, StrategyContext, make_strategy
+from teachloop.agents.teacher import normalise_text
 from teachloop.config import RunConfig, dump_config
 from teachloop.environments import get_environment
+from teachloop.episode_options import EpisodeOptions, PlainView, RoundOutcome, StudentView
 from teachloop.interrupt import check as check_interrupt
-from teachloop.rundir import RunDir, append_jsonl, iter_jsonl, read_jsonl, repair_jsonl, write_atomic
+from teachloop.round_table import round_result, round_table
+from teachloop.rundir import RunDir, RunDirError, append_jsonl, iter_jsonl, read_jsonl, repair_jsonl, write_atomic
 from teachloop.skills.graph import SkillGraph
 from teachloop.skills.mastery import MasteryTracker
-from teachloop.skills.records import Attempt, Problem, RoundResult, SkillEval
+from teachloop.skills.records import Attempt, Problem, RoundResult, SkillEval, is_correct
 from teachloop.skills.report import build_weakness_report
 from teachloop.skills.snapshot import SkillGraphSnapshot
-from teachloop.teachers import make_teacher
 from teachloop.training import checkpoint
-from teachloop.training.evaluate import evaluate
-from teachloop.training.grpo import train_round
+from teachloop.training.evaluate import evaluate as evaluate_student
+from teachloop.training.grpo import TrainOutcome, train_round
 from teachloop.training.student import load_student
 
 
+def strategy_state_path(rd: RunDir, round: int) -> Path:
+    return rd.root / "strategy" / f"round_{round}.json"
+
+
 class Episode:
-    def __init__(self, cfg: RunConfig, run_dir: RunDir, console: Console | None = None):
+    def __init__(self, cfg: RunConfig, run_dir: RunDir, console: Console | None = None, options: EpisodeOptions | None = None):
         self.cfg = cfg
         self.rd = run_dir
         self.console = console or Console()
-        self.env = get_environment(cfg.env)
-        self.teacher_spec = parse_teacher_spec(cfg.teacher.model)
+        self.opt = options or EpisodeOptions()
+        self.env = self.opt.env if self.opt.env is not None else get_environment(cfg.env)
+        self.view: StudentView = self.opt.view or PlainView(self.env)
         self.restart_student = False  # resume --restart-student: continue from the configured student
+        self.schedule = self.opt.schedule or [(cfg.grpo.steps, cfg.teacher.plan.problems_per_round)] * cfg.rounds
 
     # ---- helpers -----------------------------------------------------------------------
     def _progress(self) -> Progress:
-        return Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=self.console,
-            transient=True,
-        )
+        cols = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        return Progress(*cols, console=self.console, transient=True)
 
-    def _evaluate(self, round: int, heldout: list[Problem], ood: list[Problem]) -> tuple[list[SkillEval], list[Attempt], float]:
+    def evaluate(self, round: int, splits: dict[str, list[Problem]]) -> tuple[list[SkillEval], list[Attempt], float]:
+        """Greedy eval of each split through the view; attempts carry the original problem ids."""
         evals, attempts, tok_s = [], [], 0.0
         with self._progress() as prog:
-            for split, probs in (("heldout", heldout), ("ood", ood)):
+            for split, probs in splits.items():
                 if not probs:
                     continue
                 task = prog.add_task(f"round {round}: evaluate {split}", total=len(probs))
-                out = evaluate(
+                shown, back = self._shown(probs)
+                out = evaluate_student(
                     self.student,
-                    probs,
-                    self.env.reward,
+                    shown,
+                    self.view.reward(),
                     round=round,
                     split=split,
                     batch_size=self.cfg.eval.batch_size,
@@ -77,10 +93,13 @@ class Episode:
                     on_progress=_safe_point(prog, task),
                 )
                 evals += out.per_skill
-                attempts += out.attempts
+                attempts += _back(out.attempts, back)
                 tok_s = out.tokens_per_s if split == "heldout" else tok_s
-        evals += self._subskill_evals(attempts, heldout + ood)
         return evals, attempts, tok_s
+
+    def _shown(self, problems: list[Problem]) -> tuple[list[Problem], dict[str, str]]:
+        shown = [self.view.to_student(p) for p in problems]
+        return shown, {s.id: p.id for s, p in zip(shown, problems, strict=True) if s.id != p.id}
 
     def _subskill_evals(self, attempts: list[Attempt], problems: list[Problem]) -> list[SkillEval]:
         """Discovered sub-skills have no eval set of their own: score them on the parent's
@@ -98,14 +117,10 @@ class Episode:
                 if sid in discovered:
                     c = counts[(sid, a.split or "heldout")]
                     c[0] += 1
-                    c[1] += int(a.pass_rate >= 1.0)
+                    c[1] += int(is_correct(a.pass_rate))
         return [SkillEval(skill_id=s, split=sp, n=n, correct=k) for (s, sp), (n, k) in counts.items()]
 
-    def _snapshot(self, round: int, report) -> None:
-        SkillGraphSnapshot(round=round, skills=list(self.graph.skills.values()), tracker=self.tracker.state_dict(), report=report).save(
-            self.rd.skill_graph(round)
-        )
-
+    # ---- setup / resume ----------------------------------------------------------------
     def _recover_student(self, last: int) -> None:
         """student/ holds the last committed round's student (see training/checkpoint.py), or the
         resume stops with one line; round 0's student is the configured one."""
@@ -114,7 +129,6 @@ class Episode:
         else:
             checkpoint.discard(self.rd.student_dir)
 
-    # ---- setup / resume ----------------------------------------------------------------
     def finished_rounds(self) -> list[RoundResult]:
         return read_jsonl(self.rd.rounds, RoundResult)
 
@@ -136,12 +150,16 @@ class Episode:
                     self.env.add_skill(s)
             self.report = snap.report
         else:
-            self.graph = SkillGraph(self.env.skill_graph())
+            self.graph = SkillGraph(list(self.opt.graph.skills.values()) if self.opt.graph is not None else self.env.skill_graph())
             self.tracker = MasteryTracker(self.cfg.mastery)
             self.report = None
         source = str(self.rd.student_dir) if last >= 1 and not self.restart_student else self.cfg.student
         with self.console.status(f"loading student {source} …"):
-            self.student = load_student(source, cache_dir=self.cfg.cache_dir, seed=self.cfg.seed)
+            if self.opt.load_student is not None:
+                self.student = self.opt.load_student(source)
+            else:
+                self.student = load_student(source, cache_dir=self.cfg.cache_dir, seed=self.cfg.seed)
+        self._restore(last)
         return last
 
     def _drop_uncommitted(self, last: int) -> None:
@@ -152,153 +170,214 @@ class Episode:
             rows = list(iter_jsonl(path))
             keep = [r for r in rows if r.get("round", 0) <= last]
             if len(keep) != len(rows) or not path.read_bytes().endswith(b"\n"):
-                write_atomic(path, "".join(_json_line(r) for r in keep))
+                write_atomic(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in keep))
         for r in self.rd.graph_rounds():
             if r > max(last, 0):
                 self.rd.skill_graph(r).unlink()
+        for path in (self.rd.root / "strategy").glob("round_*.json"):
+            if int(path.stem.split("_", 1)[1]) > max(last, 0):
+                path.unlink()
         self._recover_student(last)
+
+    def _make_strategy(self) -> CurriculumStrategy:
+        name = self.cfg.curriculum
+        if name != "teacher":
+            return make_strategy(name)
+        from teachloop.teachers import make_teacher
+
+        return make_strategy(
+            "teacher",
+            model=make_teacher(self.cfg.teacher, self.env),
+            config=self.cfg.teacher,
+            checkpoint_path=self.rd.state_db if self.opt.teacher_checkpoints else None,
+            exact=self.opt.exact_batches,
+            fallback=self.cfg.teacher.fallback,
+        )
+
+    def _restore(self, last: int) -> None:
+        """The strategy, its rng and the last round's evidence, as the last committed round left them."""
+        self.strategy = self._make_strategy()
+        self.rng = random.Random(self.opt.rng_seed or f"{self.cfg.curriculum}/{self.cfg.seed}")
+        path = strategy_state_path(self.rd, last)
+        if last >= 0 and path.exists():
+            saved = json.loads(path.read_text())
+            self.strategy.load_state_dict(saved["state"])
+            self.rng.setstate((saved["rng"][0], tuple(saved["rng"][1]), saved["rng"][2]))
+        elif last >= 1 and self.cfg.curriculum != "teacher":  # the teacher's state is its cost tally
+            raise RunDirError(f"{path} is missing: the {self.cfg.curriculum} strategy cannot resume where it was")
+        self.used_texts: set[str] = set()
+        self.last_problems: list[Problem] = []
+        for row in iter_jsonl(self.rd.problems):
+            p = Problem.model_validate(row)
+            self.used_texts.add(normalise_text(p.prompt))
+            if p.round == last:
+                self.last_problems.append(p)
+        attempts = [Attempt.model_validate(a) for a in iter_jsonl(self.rd.attempts) if a.get("round") == last]
+        self.last_eval = [a for a in attempts if a.phase == "eval"]
+        self.last_train = [a for a in attempts if a.phase == "train"]
 
     # ---- the loop ----------------------------------------------------------------------
     def run(self) -> list[RoundResult]:
         cfg = self.cfg
         last = self._prepare()
-        heldout = self.env.eval_set("heldout", cfg.eval.heldout_per_skill)
-        ood = self.env.eval_set("ood", cfg.eval.ood_per_skill) if cfg.eval.ood_per_skill else []
-        eval_by_id = {p.id: p for p in heldout + ood}
-        teacher_model = make_teacher(cfg.teacher, self.env)
-        agent = TeacherAgent(cfg.teacher, checkpoint_path=self.rd.state_db)
+        if self.opt.diagnostic is None:
+            heldout = self.env.eval_set("heldout", cfg.eval.heldout_per_skill)
+            ood = self.env.eval_set("ood", cfg.eval.ood_per_skill) if cfg.eval.ood_per_skill else []
+            self.diagnostic = {"heldout": heldout, "ood": ood}
+        else:
+            self.diagnostic = dict(self.opt.diagnostic)
+        self.diag_by_id = {p.id: p for ps in self.diagnostic.values() for p in ps}
+        protected = self.opt.protected if self.opt.protected is not None else list(self.diag_by_id.values())
+        self.eval_texts = {normalise_text(p.prompt) for p in protected}
+        self.eval_keys = self.env.eval_keys()
+        self.skills = list(self.opt.skills) if self.opt.skills is not None else self.graph.trainable_ids()
 
         if last < 0:
             t0 = time.perf_counter()
-            evals, eval_attempts, _ = self._evaluate(0, heldout, ood)
-            append_jsonl(self.rd.attempts, eval_attempts)
-            self.tracker.record_eval(0, evals)
-            self.report = build_weakness_report(self.graph, self.tracker, round=0, attempts=eval_attempts, problems=eval_by_id)
-            self._snapshot(0, self.report)
+            evals, self.last_eval, _ = self._diagnose(0)
+            self._commit_start()
             last = 0
             self.console.print(f"[dim]initial evaluation: {time.perf_counter() - t0:.1f}s[/dim]")
-        prior = self.finished_rounds()
-        results: list[RoundResult] = list(prior)
-        last_evals = prior[-1].eval_after if prior else [SkillEval.model_validate(x) for x in _evals_of_round(self.rd, 0)]
+        results: list[RoundResult] = self.finished_rounds()
+        last_evals = results[-1].eval_after if results else _evals_of_round(self.rd, 0)
+        steps_done = sum(k for k, _ in self.schedule[:last])
 
-        for r in range(last + 1, cfg.rounds + 1):
+        for r in range(last + 1, len(self.schedule) + 1):
             check_interrupt()
+            steps, n = self.schedule[r - 1]
             walls: dict[str, float] = {}
-            round_attempts = [Attempt.model_validate(a) for a in iter_jsonl(self.rd.attempts) if a.get("round") == r - 1]
-            last_eval_attempts = [a for a in round_attempts if a.phase == "eval"]
-            last_train = [a for a in round_attempts if a.phase == "train"]
-            problems: dict[str, Problem] = dict(eval_by_id)
-            used_texts: set[str] = set()
-            for row in iter_jsonl(self.rd.problems):
-                p = Problem.model_validate({k: v for k, v in row.items()})
-                used_texts.add(normalise_text(p.prompt))
-                if p.round == r - 1:
-                    problems[p.id] = p
-
-            # ---- teach
             t0 = time.perf_counter()
-            ctx = TeachingContext(
-                env=self.env,
-                graph=self.graph,
-                report=self.report,
-                model=teacher_model,
-                round=r,
-                last_train=last_train,
-                eval_attempts=last_eval_attempts,
-                problems=problems,
-                used_texts=used_texts,
-                eval_keys=self.env.eval_keys(),
-                eval_texts={normalise_text(p.prompt) for p in eval_by_id.values()},
-            )
-            with self._progress() as prog:
-                task = prog.add_task(f"round {r}: teach ({teacher_model.name})", total=None)
-                batch, cost, new_skills = agent.teach(ctx, on_item=_safe_point(prog, task))
-                if not batch.problems and cfg.teacher.fallback == "procedural" and teacher_model.name != "procedural":
-                    # Nothing verified (a weak LLM teacher): the procedural teacher writes the round.
-                    ctx.model = ProceduralTeacher(self.env)
-                    fb, fb_cost, fb_new = TeacherAgent(cfg.teacher, self.rd.state_db, thread_suffix="fallback").teach(ctx)
-                    batch = fb.model_copy(update={"rejected": batch.rejected + fb.rejected})
-                    new_skills += fb_new
-                    cost.fallback = f"procedural: {teacher_model.name} authored no verified problem"
+            proposal = self._decide(r, n, steps_done)
             walls["teach"] = time.perf_counter() - t0
-            if not batch.problems:
-                raise TeachingFailed(
-                    f"round {r}: the teacher produced no verified problems ({len(batch.rejected)} rejected: "
-                    + ", ".join(f"{k} {v}" for k, v in Counter(x.reason for x in batch.rejected).most_common())
-                    + ")"
-                )
-            append_jsonl(self.rd.problems, batch.problems)
-            append_jsonl(self.rd.rejected, [x.model_dump() | {"round": r} for x in batch.rejected])
+            batch = [p if p.round == r else p.model_copy(update={"round": r}) for p in proposal.problems]
+            self._write_batch(r, batch, proposal)
 
-            # ---- train
             t0 = time.perf_counter()
-            with self._progress() as prog:
-                task = prog.add_task(f"round {r}: GRPO steps", total=cfg.grpo.steps)
-                train = train_round(
-                    self.student,
-                    batch.problems,
-                    self.env.reward,
-                    cfg.grpo,
-                    round=r,
-                    output_dir=self.rd.root / "trainer",
-                    on_progress=_safe_point(prog, task),
-                )
+            train = self._train(r, batch, steps)
             walls["train"] = time.perf_counter() - t0
             append_jsonl(self.rd.attempts, train.attempts)
-            per_skill_train: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-            for a in train.attempts:
-                per_skill_train[a.skill_id][0] += a.pass_rate * len(a.rewards)
-                per_skill_train[a.skill_id][1] += len(a.rewards)
-            for sid, (k, n) in per_skill_train.items():
-                self.tracker.observe(sid, k, n, round=r, phase="train")
-
-            # ---- evaluate
+            self.tracker.observe_training(train.attempts)
             t0 = time.perf_counter()
-            evals, eval_attempts, tok_s = self._evaluate(r, heldout, ood)
+            self.strategy.observe(train.attempts)
+            walls["teach"] += time.perf_counter() - t0
+
+            t0 = time.perf_counter()
+            evals, eval_attempts, tok_s = self._diagnose(r, [s.id for s in proposal.new_skills])
             walls["evaluate"] = time.perf_counter() - t0
-            append_jsonl(self.rd.attempts, eval_attempts)
-            self.tracker.record_eval(r, evals)
-            self.tracker.end_round(r)
-            self.report = build_weakness_report(
-                self.graph,
-                self.tracker,
-                round=r,
-                attempts=eval_attempts,
-                problems=eval_by_id,
-                new_skills=[s.id for s in new_skills],
-            )
-            self._snapshot(r, self.report)
-            t0 = time.perf_counter()
-            checkpoint.stage(self.student, self.rd.student_dir, r)  # not current until the commit line is
-            walls["checkpoint"] = time.perf_counter() - t0
-
-            accepted: dict[str, int] = defaultdict(int)
-            for p in batch.problems:
-                accepted[p.action or "create"] += 1
-            rejected: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-            for x in batch.rejected:
-                rejected[x.action][x.reason] += 1
-            for _s in new_skills:
-                accepted["discover"] += 1
-            result = RoundResult(
-                round=r,
-                eval_before=last_evals,
-                eval_after=evals,
-                problems_per_skill=batch.per_skill(),
-                plan=batch.plan,
-                accepted_per_action=dict(accepted),
-                rejected_per_action={k: dict(v) for k, v in rejected.items()},
-                train_stats=train.stats | {"eval_tokens_per_s": tok_s},
-                teacher_cost=cost,
-                wall_time=walls,
-                new_skills=[s.id for s in new_skills],
-            )
-            append_jsonl(self.rd.rounds, [result])  # the round's commit point
-            checkpoint.promote(self.rd.student_dir, r)
+            steps_done += steps
+            result = round_result(r, last_evals, evals, batch, proposal, train, tok_s, walls)
+            self._commit(r, result)
             results.append(result)
-            self.console.print(round_table(result, self.graph))
+            self.last_train, self.last_eval, self.last_problems = train.attempts, eval_attempts, _unique(batch)
+            self.console.print(round_table(result, self.graph, cfg.curriculum))
             last_evals = evals
+            if self.opt.on_round is not None:
+                last_round = r == len(self.schedule)
+                self.opt.on_round(self, RoundOutcome(r, steps_done, last_round, batch, train, result))
         return results
+
+    # ---- the phases of a round ---------------------------------------------------------
+    def _decide(self, r: int, n: int, steps_done: int) -> Proposal:
+        """Rank 0: the strategy's batch for round `r`, from the episode's evidence."""
+        total = sum(k for k, _ in self.schedule)
+        ctx = StrategyContext(
+            env=self.env,
+            graph=self.graph,
+            skills=self.skills,
+            round=r,
+            progress=steps_done / total if total else 0.0,
+            problems=self.diag_by_id | {p.id: p for p in self.last_problems},
+            eval_keys=self.eval_keys,
+            eval_texts=self.eval_texts,
+            used_texts=self.used_texts,
+            report=self.report,
+            eval_attempts=self.last_eval,
+            last_train=self.last_train,
+        )
+        with self._progress() as prog:
+            ctx.on_progress = _safe_point(prog, prog.add_task(f"round {r}: teach ({self._describe()})", total=None))
+            proposal = self.strategy.propose(ctx, n, self.rng)
+        if not proposal.problems:
+            raise RuntimeError(f"round {r}: strategy {self.cfg.curriculum} returned no problems")
+        return proposal
+
+    def _describe(self) -> str:
+        model = getattr(self.strategy, "model_name", None)
+        return model if self.cfg.curriculum == "teacher" and model else self.cfg.curriculum
+
+    def _write_batch(self, r: int, batch: list[Problem], proposal: Proposal) -> None:
+        """Rank 0: the round's problems (each once) and the teacher's rejects."""
+        unique = _unique(batch)
+        append_jsonl(self.rd.problems, unique)
+        append_jsonl(self.rd.rejected, [x.model_dump() | {"round": r} for x in proposal.rejected])
+        self.used_texts.update(normalise_text(p.prompt) for p in unique)
+
+    def _train(self, r: int, batch: list[Problem], steps: int) -> TrainOutcome:
+        """Every rank: GRPO on the batch as the student sees it; attempts keep the original ids."""
+        settings = self.cfg.grpo if steps == self.cfg.grpo.steps else self.cfg.grpo.model_copy(update={"steps": steps})
+        shown, back = self._shown(batch)
+        with self._progress() as prog:
+            task = prog.add_task(f"round {r}: GRPO steps", total=steps)
+            out = train_round(
+                self.student,
+                shown,
+                self.view.reward(train=True),
+                settings,
+                round=r,
+                output_dir=self.rd.root / "trainer",
+                on_progress=_safe_point(prog, task),
+            )
+        return out.model_copy(update={"attempts": _back(out.attempts, back)}) if back else out
+
+    def _diagnose(self, r: int, new_skills: list[str] | None = None) -> tuple[list[SkillEval], list[Attempt], float]:
+        """The diagnostic evaluation after round `r` (0: the start): recorded, tracked, reported."""
+        evals, attempts, tok_s = self.evaluate(r, self.diagnostic)
+        if self.opt.diagnostic is None:
+            evals += self._subskill_evals(attempts, [p for ps in self.diagnostic.values() for p in ps])
+        append_jsonl(self.rd.attempts, attempts)
+        self.tracker.record_eval(r, evals)
+        self.tracker.end_round(r)
+        self.strategy.observe_eval(r, evals, attempts)
+        kw = {"new_skills": new_skills} if new_skills is not None else {}
+        self.report = build_weakness_report(self.graph, self.tracker, round=r, attempts=attempts, problems=self.diag_by_id, **kw)
+        return evals, attempts, tok_s
+
+    def _commit_start(self) -> None:
+        """Rank 0: round 0 (the start's evaluation) is kept as a snapshot and a strategy state."""
+        self._snapshot(0)
+        self._save_strategy(0)
+
+    def _commit(self, r: int, result: RoundResult) -> None:
+        """Rank 0: snapshot, strategy state and the staged student, then the round's line in
+        rounds.jsonl (the commit point), then the staged student becomes student/."""
+        self._snapshot(r)
+        self._save_strategy(r)
+        t0 = time.perf_counter()
+        checkpoint.stage(self.student, self.rd.student_dir, r)  # not current until the commit line is
+        result.wall_time["checkpoint"] = time.perf_counter() - t0
+        append_jsonl(self.rd.rounds, [result])  # the round's commit point
+        checkpoint.promote(self.rd.student_dir, r)
+
+    def _snapshot(self, r: int) -> None:
+        skills = list(self.graph.skills.values())
+        SkillGraphSnapshot(round=r, skills=skills, tracker=self.tracker.state_dict(), report=self.report).save(self.rd.skill_graph(r))
+
+    def _save_strategy(self, r: int) -> None:
+        version, internal, gauss = self.rng.getstate()
+        state = {"name": self.cfg.curriculum, "state": self.strategy.state_dict(), "rng": [version, list(internal), gauss]}
+        path = strategy_state_path(self.rd, r)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, json.dumps(state))
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    return list({p.id: p for p in problems}.values())
+
+
+def _back(attempts: list[Attempt], back: dict[str, str]) -> list[Attempt]:
+    if not back:
+        return attempts
+    return [a.model_copy(update={"problem_id": back.get(a.problem_id, a.problem_id)}) for a in attempts]
 
 
 def _safe_point(prog: Progress, task) -> Callable[[int, int], None]:  # noqa: ANN001
@@ -312,56 +391,12 @@ def _safe_point(prog: Progress, task) -> Callable[[int, int], None]:  # noqa: AN
     return update
 
 
-def _json_line(row: dict) -> str:
-    import json
-
-    return json.dumps(row, sort_keys=True) + "\n"
-
-
-def _evals_of_round(rd: RunDir, round: int) -> list[dict]:
+def _evals_of_round(rd: RunDir, round: int) -> list[SkillEval]:
     """Per-skill held-out/OOD accuracy of a round, from its eval attempts (for round 0)."""
     counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     for a in iter_jsonl(rd.attempts):
         if a.get("round") == round and a.get("phase") == "eval":
             c = counts[(a["skill_id"], a.get("split") or "heldout")]
             c[0] += 1
-            c[1] += int(a.get("pass_rate", 0) >= 1.0)
-    return [{"skill_id": s, "split": sp, "n": n, "correct": k} for (s, sp), (n, k) in counts.items()]
-
-
-def round_table(result: RoundResult, graph: SkillGraph) -> Table:
-    """Per skill: held-out accuracy before → after, OOD after, problems the teacher gave it."""
-
-    def acc(evals: list[SkillEval], split: str) -> dict[str, SkillEval]:
-        return {e.skill_id: e for e in evals if e.split == split}
-
-    before, after, ood = acc(result.eval_before, "heldout"), acc(result.eval_after, "heldout"), acc(result.eval_after, "ood")
-    w = result.wall_time
-    total = sum(w.values()) or 1.0
-    split = " / ".join(f"{k} {v:.0f}s ({100 * v / total:.0f}%)" for k, v in w.items())
-    t = Table(title=f"Round {result.round}", caption=f"wall time: {split}", caption_justify="left")
-    t.add_column("skill")
-    t.add_column("held-out before → after", justify="right")
-    t.add_column("Δ", justify="right")
-    t.add_column("OOD", justify="right")
-    t.add_column("problems", justify="right")
-    for s in graph.trainable():
-        b, a = before.get(s.id), after.get(s.id)
-        if a is None and b is None and not result.problems_per_skill.get(s.id):
-            continue
-        fb = f"{b.accuracy:.0%}" if b else "–"
-        fa = f"{a.accuracy:.0%}" if a else "–"
-        d = (a.accuracy - b.accuracy) if (a and b) else None
-        ds = "" if d is None else (f"[green]+{d:.0%}[/green]" if d > 0 else (f"[red]{d:.0%}[/red]" if d < 0 else "0%"))
-        o = ood.get(s.id)
-        t.add_row(
-            s.id + (" [cyan](new)[/cyan]" if s.id in result.new_skills else ""),
-            f"{fb} → {fa}",
-            ds,
-            f"{o.accuracy:.0%}" if o else "–",
-            str(result.problems_per_skill.get(s.id, 0)),
-        )
-    t.add_section()
-    t.add_row("[bold]teacher[/bold]", f"accepted: {result.accepted_text()}", "", "", f"rejected {result.rejected_total}")
-    t.add_row("[bold]teacher cost[/bold]", escape(result.cost_text()), "", "", "")
-    return t
+            c[1] += int(is_correct(a.get("pass_rate", 0)))
+    return [SkillEval(skill_id=s, split=sp, n=n, correct=k) for (s, sp), (n, k) in counts.items()]

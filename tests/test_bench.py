@@ -96,6 +96,19 @@ def test_bench_runs_end_to_end_from_the_cli(tmp_path: Path) -> None:
     assert (out / "t.png").stat().st_size > 1000
 
 
+def test_recorded_bench_json_re_renders_to_the_committed_markdown(tmp_path: Path) -> None:
+    """`teachloop bench --from-json` on the recorded 8-seed result writes the committed Markdown
+    byte for byte (the summary is recomputed from the runs)."""
+    from teachloop.cli import app
+
+    results = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+    name = "bench-arithmetic-tiny-8seeds"
+    (tmp_path / f"{name}.json").write_bytes((results / f"{name}.json").read_bytes())
+    res = CliRunner().invoke(app, ["bench", "--from-json", str(tmp_path / f"{name}.json")])
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    assert (tmp_path / f"{name}.md").read_bytes() == (results / f"{name}.md").read_bytes()
+
+
 def test_results_over_disjoint_seeds_merge_into_one_paired_result(tmp_path: Path) -> None:
     from teachloop.config import ConfigError
 

@@ -96,6 +96,50 @@ def test_two_round_episode_end_to_end(tmp_path):
     assert p.returncode == 2 and "resume" in p.stderr
 
 
+def _without_timing(rows: list[dict]) -> list[dict]:
+    def strip(x):
+        if isinstance(x, dict):
+            return {k: strip(v) for k, v in x.items() if not any(t in k for t in ("second", "wall", "_per_s", "runtime", "time"))}
+        return [strip(v) for v in x] if isinstance(x, list) else x
+
+    return [strip(r) for r in rows]
+
+
+def test_any_curriculum_runs_as_an_episode_and_resumes_exactly(tmp_path):
+    """`--curriculum sec`: the same episode, run dir, inspect, report and resume as the teacher's;
+    a run stopped after round 1 and resumed writes exactly what an uninterrupted run writes (the
+    strategy's state and rng come back from the last committed round)."""
+    whole, resumed = tmp_path / "whole", tmp_path / "resumed"
+    args = ["--curriculum", "sec", "--student", "tiny", "--profile", "smoke"]
+    p = cli("run", *args, "--rounds", "2", "--run-dir", str(whole))
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "curriculum sec" in p.stdout and p.stdout.count("Round ") >= 2
+    check_run(whole, 2)
+    state = json.loads((whole / "strategy" / "round_2.json").read_text())
+    assert state["name"] == "sec" and state["state"]["q"]  # SEC learned Q values from the rollouts
+    assert all(p["provenance"] == "generated" for p in jsonl(whole / "problems.jsonl"))
+    p = cli("inspect", str(whole))
+    assert p.returncode == 0 and "add.1digit" in p.stdout, p.stderr[-3000:]
+    p = cli("report", str(whole))
+    assert p.returncode == 0 and (whole / "report.html").stat().st_size > 1000, p.stderr[-3000:]
+    p = cli("resume", str(whole))
+    assert p.returncode == 0 and "already finished" in p.stdout
+
+    p = cli("run", *args, "--rounds", "1", "--run-dir", str(resumed))
+    assert p.returncode == 0, p.stderr[-3000:]
+    p = cli("resume", str(resumed), "--rounds", "2", "--force")
+    assert p.returncode == 0, p.stderr[-3000:]
+    for f in ("rounds.jsonl", "problems.jsonl"):
+        assert _without_timing(jsonl(resumed / f)) == _without_timing(jsonl(whole / f)), f
+    assert json.loads((resumed / "strategy" / "round_2.json").read_text()) == state
+
+
+def test_unknown_curriculum_is_one_line_naming_the_flag(tmp_path):
+    p = cli("run", "--curriculum", "nope", "--student", "tiny", "--run-dir", str(tmp_path / "r"))
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert "--curriculum" in p.stderr and "unknown strategy 'nope'" in p.stderr and "variance" in p.stderr
+
+
 def _record_state(run: Path) -> dict:
     """(size, mtime) of every record file: changes whenever the run writes anything durable."""
     out = {}

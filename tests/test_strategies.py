@@ -30,7 +30,9 @@ from teachloop.agents.strategies import (
 )
 from teachloop.environments.arithmetic import ArithmeticEnv
 from teachloop.skills.graph import SkillGraph
+from teachloop.skills.mastery import MasteryTracker
 from teachloop.skills.records import Attempt, Problem, SkillEval
+from teachloop.skills.report import build_weakness_report
 
 SKILLS = ["add.1digit", "add.2digit", "sub.1digit"]
 
@@ -247,22 +249,37 @@ def test_easy_to_hard_follows_the_prerequisite_order(ctx: StrategyContext) -> No
 # ------------------------------------------------------------------------------------------ teacher
 
 
-def test_teacher_targets_the_frontier_from_its_diagnostic_eval(ctx: StrategyContext) -> None:
-    teacher = TeacherStrategy()
+def test_teacher_targets_the_frontier_from_the_episodes_report(ctx: StrategyContext) -> None:
+    # The episode feeds the one tracker and builds the report; the teacher reads it from the context.
     evals = [
         SkillEval(skill_id="add.1digit", split="heldout", n=50, correct=48),
         SkillEval(skill_id="add.2digit", split="heldout", n=50, correct=10),
         SkillEval(skill_id="sub.1digit", split="heldout", n=50, correct=12),
     ]
-    teacher.observe_eval(0, evals, [])
-    batch = teacher.next_batch(ctx, 32, random.Random(0))
-    assert len(batch) == 32
+    tracker = MasteryTracker()
+    tracker.record_eval(0, evals)
+    ctx.report = build_weakness_report(ctx.graph, tracker, round=0)
+    teacher = TeacherStrategy()
+    proposal = teacher.propose(ctx, 32, random.Random(0))
+    batch = proposal.problems
+    assert len(batch) == 32 and proposal.authored
     per_skill = Counter(p.skill_id for p in batch)
     # add.1digit is mastered: the two frontier skills get most of the batch.
     assert per_skill["add.2digit"] + per_skill["sub.1digit"] > per_skill["add.1digit"]
     assert all(ctx.env.verify(p, p.skill_id).accepted for p in batch)
+    assert teacher.cost["accepted"] >= 1
     teacher.observe(attempts_for(batch, lambda p: 0.5))
     state = json.loads(json.dumps(teacher.state_dict()))
     again = TeacherStrategy()
     again.load_state_dict(state)
-    assert again.tracker.state_dict() == teacher.tracker.state_dict()
+    assert again.state_dict() == teacher.state_dict()
+
+
+def test_teacher_without_exact_batches_trains_on_what_it_verified(ctx: StrategyContext) -> None:
+    # What `teachloop run` does: no top-up, no shuffle, no use of the episode's rng.
+    rng = random.Random(0)
+    before = rng.getstate()
+    proposal = TeacherStrategy(exact=False).propose(ctx, 8, rng)
+    assert 1 <= len(proposal.problems) <= 8
+    assert len({p.id for p in proposal.problems}) == len(proposal.problems)
+    assert rng.getstate() == before

@@ -1,0 +1,65 @@
+"""`teachloop bench`: curriculum strategies side by side, on equal student rollout budgets.
+
+Every (strategy, seed) run is one teaching episode — the loop `teachloop run` uses — started from
+the same student, trained on the same number of student rollouts (GRPO steps × prompts per step ×
+generations) and scored on the same fixed eval sets:
+
+    for each round (K GRPO steps):                         (teachloop.episode.Episode.run)
+        batch   = strategy.propose(context, K × prompts_per_step, rng)   # curriculum
+        outcome = train_round(student, batch, reward, grpo)              # student (TRL GRPO)
+        strategy.observe(outcome.attempts)                               # rollout statistics
+        [strategies that read a diagnosis (teacher): eval on a separate probe set → report]
+        every `eval_every` rounds: greedy eval on the curve subset      (RunStats, the hook)
+    final: greedy eval on the full held-out set and the OOD level
+
+Held-out and OOD problems are never trained on (the environment's `generate` excludes them) and
+no strategy sees them: the teacher's weakness report reads its own probe set, drawn fresh from
+the generators, whose cost (greedy generations, seconds) is reported with the teacher's.
+
+Statistics: per seed the strategy's score minus random's (paired: same seed, same GRPO sampling
+seed, same start), mean ± t-based 95 % interval over seeds. "Rollouts to random's final" is the
+first point (linear interpolation on the accuracy-vs-rollouts curve, targeted skills) at which a
+run reaches the final curve accuracy of random with the same seed, over the rollouts random itself
+needed to reach it; runs that never reach it are counted apart.
+
+The default benchmark uses the tiny char-level student (`teachloop.training.tiny_bench`), shown
+each expression least-significant digit first, warmed up by SFT to a measured calibration
+accuracy, and trained with a partial-credit reward (evaluation is always exact match). Why these
+settings, and what they were measured to do: benchmarks/results/bench-design.md.
+
+Modules: `config` (BenchConfig and the result records), `parts` (environment, graph, eval and
+probe sets, student), `run` (one episode per run, the hook, the whole bench), `stats`, `render`
+(Markdown, plot, JSON, merge), `cli`.
+"""
+
+from teachloop.bench.config import (
+    TINY_SKILLS,
+    TINY_TARGETED,
+    BenchConfig,
+    BenchResult,
+    CurvePoint,
+    RunResult,
+    split_strategy,
+)
+from teachloop.bench.render import load_result, markdown, merge_results, plot, rerender, write_results
+from teachloop.bench.stats import mean_ci, rollouts_to_reach, summarize, t_critical
+
+__all__ = [
+    "TINY_SKILLS",
+    "TINY_TARGETED",
+    "BenchConfig",
+    "BenchResult",
+    "CurvePoint",
+    "RunResult",
+    "load_result",
+    "markdown",
+    "mean_ci",
+    "merge_results",
+    "plot",
+    "rerender",
+    "rollouts_to_reach",
+    "split_strategy",
+    "summarize",
+    "t_critical",
+    "write_results",
+]

@@ -1,0 +1,110 @@
+"""What every bench run shares: the environment with the bench's eval-set sizes, the skill graph cut
+to the skills in play, the eval/curve/probe sets, the student (and how it sees problems)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from teachloop.bench.config import BenchConfig, Log
+from teachloop.skills.records import Problem
+
+
+class TaskView:
+    """How problems are shown to the student and its answers scored (identity for real LMs)."""
+
+    def __init__(self, tiny: bool, env: Any, partial_credit: float = 0.0):
+        from teachloop.training.tiny_bench import TinyView
+
+        self.tiny = TinyView() if tiny else None
+        self.env = env
+        self.partial_credit = partial_credit
+
+    def to_student(self, p: Problem) -> Problem:
+        return self.tiny.to_student(p) if self.tiny else p
+
+    def reward(self, train: bool = False) -> Callable[[Problem, str], float]:
+        """Exact match for evaluation; the training reward adds the partial credit, if any."""
+        if not self.tiny:
+            return self.env.reward
+        return self.tiny.reward(self.env.reward, self.partial_credit if train else 0.0)
+
+
+def bench_env(cfg: BenchConfig) -> Any:
+    """A fresh environment whose eval sets have the benchmark's sizes (its own version, so its
+    eval sets are cached apart from the default ones)."""
+    from teachloop.environments import get_environment
+
+    env = get_environment(cfg.env)
+    base = env.version
+    env.heldout_per_skill = cfg.heldout_per_skill
+    env.ood_per_skill = max(cfg.ood_per_skill, 1)
+    env.version = f"{base}+bench-h{cfg.heldout_per_skill}-o{max(cfg.ood_per_skill, 1)}"
+    return env
+
+
+def bench_graph(env: Any, skills: Sequence[str]) -> Any:
+    """The environment's skill graph cut down to `skills` (plus their topic and domain), with
+    prerequisites outside the cut dropped."""
+    from teachloop.skills.graph import SkillGraph
+
+    full = {s.id: s for s in env.skill_graph()}
+    unknown = [s for s in skills if s not in full or full[s].kind != "skill"]
+    if unknown:
+        raise ValueError(f"unknown skill(s) for {env.name}: {', '.join(unknown)}")
+    keep: set[str] = set()
+    for sid in skills:
+        cur: str | None = sid
+        while cur is not None:
+            keep.add(cur)
+            cur = full[cur].parent
+    out = []
+    for sid, s in full.items():
+        if sid in keep:
+            out.append(s.model_copy(update={"prerequisites": [p for p in s.prerequisites if p in keep]}))
+    return SkillGraph(out)
+
+
+def eval_sets(env: Any, cfg: BenchConfig) -> tuple[list[Problem], list[Problem], list[Problem]]:
+    """(held-out, curve subset, OOD) problems of the benchmark's skills."""
+    want = set(cfg.skills)
+    heldout = [p for p in env.eval_set("heldout", cfg.heldout_per_skill) if p.skill_id in want]
+    curve = [p for p in env.eval_set("heldout", cfg.curve_per_skill) if p.skill_id in want]
+    ood = [p for p in env.eval_set("ood", cfg.ood_per_skill) if p.skill_id in want] if cfg.ood_per_skill else []
+    return heldout, curve, ood
+
+
+def probe_set(env: Any, graph: Any, cfg: BenchConfig) -> list[Problem]:
+    """The teacher's diagnostic set: fresh generated problems over each skill's training levels,
+    the same for every run, disjoint from the eval sets."""
+    from teachloop.environments.base import generate_over_levels
+
+    return [p for sid in cfg.skills for p in generate_over_levels(env, graph.skills[sid], cfg.probe_per_skill, "bench-probe")]
+
+
+def resolve_student(cfg: BenchConfig, env: Any, log: Log) -> tuple[str, bool, dict[str, Any]]:
+    """(what `load_student` gets, whether the tiny view applies, warm-start record)."""
+    spec = cfg.student.strip()
+    if spec == "tiny":
+        from teachloop.training.tiny_bench import warm_tiny_student
+
+        tiny = cfg.tiny if cfg.tiny.skills else cfg.tiny.model_copy(update={"skills": list(cfg.skills)})
+        if not tiny.stop_skills:
+            tiny = tiny.model_copy(update={"stop_skills": [s for s in cfg.targeted if s in tiny.skills]})
+        path, meta = warm_tiny_student(env, tiny, cfg.cache_dir, log=log)
+        return str(path), True, meta
+    if spec == "tiny-raw" or spec.startswith("tiny-raw:"):
+        seed = spec.split(":", 1)[1] if ":" in spec else "0"
+        return f"tiny:{seed}", True, {"source": "random-init"}
+    return spec, False, {}
+
+
+def load_bench_student(student_ref: str, cfg: BenchConfig) -> Any:
+    """`tiny:SEED`: a random-initialised tiny char-level student; else what `load_student` loads."""
+    from teachloop.training.student import load_student
+
+    if student_ref.startswith("tiny:"):
+        from teachloop.training.tiny_bench import build_tiny_student
+
+        return build_tiny_student(cfg.tiny, seed=int(student_ref.split(":", 1)[1]))
+    return load_student(student_ref, cache_dir=cfg.cache_dir)

@@ -1,0 +1,256 @@
+"""Bench output: the Markdown table, the accuracy-vs-rollouts plot, results JSON read and write,
+re-rendering a recorded JSON, and merging results over disjoint seeds."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from teachloop.bench.config import BenchConfig, BenchResult
+from teachloop.bench.stats import summarize
+
+
+def _pct(x: float) -> str:
+    return "–" if x is None or math.isnan(x) else f"{100 * x:.1f}"
+
+
+def _pm(mc: Sequence[float], signed: bool = False) -> str:
+    m, h = mc
+    if m is None or math.isnan(m):
+        return "–"
+    s = f"{100 * m:+.1f}" if signed else f"{100 * m:.1f}"
+    return s if math.isnan(h) else f"{s} ± {100 * h:.1f}"
+
+
+def _setup_line(cfg: BenchConfig, meta: dict[str, Any]) -> str:
+    """Training reward and warm start, the two things that decide how much there is to learn."""
+    reward = (
+        f"training reward: exact match, a wrong answer {cfg.partial_credit:g} × its share of digits right in place"
+        if cfg.partial_credit
+        else "training reward: exact match"
+    )
+    warm = meta.get("warm_start") or {}
+    checks = warm.get("calibration") or []
+    steps = (warm.get("stats") or {}).get("steps")
+    if checks:  # only a stop-rule warm start records checks
+        start = (
+            f"warm start: SFT stopped at step {checks[-1]['step']}, where the stop skills' calibration accuracy "
+            f"reached {100 * checks[-1]['accuracy']:.1f} % (rule: ≥ {100 * cfg.tiny.stop_accuracy:.0f} %)"
+        )
+    elif steps:
+        start = f"warm start: SFT {steps:.0f} steps"
+    else:
+        start = "no SFT warm start"
+    line = f"{reward}; {start}."
+    if meta.get("merged_from"):
+        line += (
+            " Merged from "
+            + "; ".join(f"{m['file']} (seeds {m['seeds'][0]}-{m['seeds'][-1]}, {m.get('date')})" for m in meta["merged_from"])
+            + "."
+        )
+    return line
+
+
+def markdown(result: BenchResult) -> str:
+    cfg, sm, meta = result.config, result.summary, result.meta
+    tg = ", ".join(sm["targeted"])
+    lines = [
+        f"# Curriculum benchmark: {cfg.env}, student `{cfg.student}`",
+        "",
+        f"{meta.get('date', '')} · {cfg.seeds} seed{'s' if cfg.seeds != 1 else ''} ({cfg.seed0}..{cfg.seed0 + cfg.seeds - 1}) · budget "
+        f"{cfg.total_steps * cfg.rollouts_per_step} student rollouts per run ({cfg.total_steps} GRPO steps × "
+        f"{cfg.grpo.prompts_per_step} prompts × {cfg.grpo.num_generations} completions, lr {cfg.grpo.resolved_learning_rate():g}, "
+        f"T {cfg.grpo.temperature:g}) · a curriculum decision every {cfg.steps_per_round} steps · eval: "
+        f"{cfg.heldout_per_skill} held-out + {cfg.ood_per_skill} OOD problems per skill",
+        "",
+        _setup_line(cfg, meta),
+        "",
+        f"Targeted skills (headline numbers average them): {tg}. Start: held-out {_pct(sm['start_heldout'])} %, "
+        f"OOD {_pct(sm['start_ood'])} %. Accuracy in %, mean ± 95 % CI over seeds; Δ paired against random.",
+        "",
+        "| strategy | held-out | Δ vs random | OOD | Δ OOD vs random | all skills held-out | rollouts to random's final (× random's) | reached | wall s/run: train / curriculum / diagnostic eval (curriculum share) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, row in sm["strategies"].items():
+        w = row["wall"]
+        ratio = "1.00" if name == "random" else _ratio(row)
+        lines.append(
+            f"| {name} | {_pm(row['heldout'])} | {_pm(row.get('delta_heldout', (float('nan'), float('nan'))), True)} | "
+            f"{_pm(row['ood'])} | {_pm(row.get('delta_ood', (float('nan'), float('nan'))), True)} | {_pm(row['heldout_all'])} | "
+            f"{ratio} | {row['reached'][0]}/{row['reached'][1]} | "
+            f"{w.get('train', 0):.0f} / {w.get('curriculum', 0):.1f} / {w.get('diagnostic_eval', 0):.1f} "
+            f"({_pct(row.get('curriculum_share', float('nan')))} %) |"
+        )
+    rnd = sm["strategies"].get("random")
+    if rnd:
+        lines += [
+            "",
+            f"**random's gain on the targeted skills**: held-out {_pm(rnd['gain'], True)} points, "
+            f"OOD {_pm(rnd['ood_gain'], True)} points (final − start).",
+        ]
+    lines += ["", "## Per skill (final held-out / OOD, mean over seeds, %)", ""]
+    names = list(sm["strategies"])
+    lines.append("| skill | start | " + " | ".join(names) + " |")
+    lines.append("|---|---|" + "---|" * len(names))
+    for s in cfg.skills:
+        cells = [f"{_pct(sm['strategies'][n]['per_skill_heldout'][s])} / {_pct(sm['strategies'][n]['per_skill_ood'][s])}" for n in names]
+        st = f"{_pct(result.start.get('heldout', {}).get(s, float('nan')))} / {_pct(result.start.get('ood', {}).get(s, float('nan')))}"
+        lines.append(f"| {s}{' *' if s in sm['targeted'] else ''} | {st} | " + " | ".join(cells) + " |")
+    lines += ["", "## Where the rollouts went (share of training problems per skill, %)", ""]
+    lines.append("| strategy | " + " | ".join(cfg.skills) + " | zero-variance groups | train pass rate |")
+    lines.append("|---|" + "---|" * (len(cfg.skills) + 2))
+    for n in names:
+        row = sm["strategies"][n]
+        lines.append(
+            f"| {n} | "
+            + " | ".join(_pct(row["share_per_skill"][s]) for s in cfg.skills)
+            + f" | {_pct(row['zero_variance_groups'])} | {_pct(row['train_pass_rate'])} |"
+        )
+    lines += [
+        "",
+        "## Setup",
+        "",
+        "```json",
+        json.dumps({"config": cfg.model_dump(mode="json"), "meta": meta}, indent=1, default=str)[:6000],
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _ratio(row: dict[str, Any]) -> str:
+    m, h = row["reach_ratio"]
+    if m is None or math.isnan(m):
+        return "never"
+    return f"{m:.2f}" + ("" if math.isnan(h) else f" ± {h:.2f}") + f" (median {row['reach_median']:.2f})"
+
+
+def plot(result: BenchResult, path: Path) -> Path | None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=110)
+    for name, row in result.summary["strategies"].items():
+        pts = row["curve"]
+        xs = [p[0] for p in pts]
+        ys = [100 * p[1] for p in pts]
+        line = ax.plot(xs, ys, marker="o", ms=3, label=name, lw=2.2 if name.startswith("teacher") else 1.4)[0]
+        hs = [p[2] for p in pts]
+        if all(not math.isnan(h) for h in hs[1:]):
+            ax.fill_between(
+                xs,
+                [y - 100 * h if not math.isnan(h) else y for y, h in zip(ys, hs)],
+                [y + 100 * h if not math.isnan(h) else y for y, h in zip(ys, hs)],
+                color=line.get_color(),
+                alpha=0.12,
+            )
+    cfg = result.config
+    ax.set_xlabel("student rollouts")
+    ax.set_ylabel("held-out accuracy, targeted skills (%)")
+    ax.set_title(f"{cfg.env}: student {cfg.student}, {cfg.seeds} seeds (mean, 95% CI)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def write_results(result: BenchResult, out_dir: Path, name: str | None = None) -> dict[str, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cfg = result.config
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M")
+    name = name or f"bench-{cfg.env}-{cfg.student.replace(':', '-').replace('/', '_')}-{stamp}"
+    paths = {"json": out_dir / f"{name}.json", "md": out_dir / f"{name}.md", "png": out_dir / f"{name}.png"}
+    paths["json"].write_text(json.dumps(result.model_dump(mode="json"), indent=1, default=str))
+    png = plot(result, paths["png"])
+    md = markdown(result)
+    if png is not None:
+        md = md.replace("## Per skill", f"![accuracy vs rollouts]({png.name})\n\n## Per skill", 1)
+    else:
+        paths.pop("png")
+    paths["md"].write_text(md)
+    return paths
+
+
+def load_result(path: Path) -> BenchResult:
+    """A results JSON, read the way it was written."""
+    from teachloop.config import ConfigError
+
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"{path}: not a readable results JSON ({e})") from None
+    # Results written before these settings existed ran without them; the defaults would misreport them.
+    data.get("config", {}).setdefault("partial_credit", 0.0)
+    data.get("config", {}).get("tiny", {}).setdefault("stop_accuracy", None)
+    return BenchResult.model_validate(data)
+
+
+def rerender(path: Path) -> dict[str, Path]:
+    """Recompute the summary of a results JSON and write its Markdown, JSON and plot again."""
+    result = load_result(path)
+    result.summary = summarize(result)
+    return write_results(result, Path(path).parent, Path(path).stem)
+
+
+# Config fields that may differ between result files of one benchmark.
+_MERGE_FREE = {"seeds", "seed0", "jobs", "threads", "cache_dir"}
+
+
+def merge_results(paths: Sequence[Path]) -> BenchResult:
+    """One result from runs of the same benchmark over disjoint seeds (e.g. seeds 0-3 and 4-7 run
+    apart): the settings, the start and the library versions must be the same, or the paired
+    comparison would mix two experiments."""
+    from teachloop.config import ConfigError
+
+    if len(paths) < 2:
+        raise ConfigError("--merge: give at least two results JSONs, comma-separated")
+    results = [load_result(p) for p in paths]
+    first, base = results[0], results[0].config.model_dump(mode="json", exclude=_MERGE_FREE)
+    seeds: list[int] = []
+    own_seeds = [sorted({r.seed for r in res.runs}) for res in results]
+    for path, res, own in zip(paths, results, own_seeds, strict=True):
+        cfg = res.config.model_dump(mode="json", exclude=_MERGE_FREE)
+        diff = sorted(k for k in base if cfg.get(k) != base[k])
+        if diff:
+            raise ConfigError(f"--merge: {path} was run with other settings ({', '.join(diff)})")
+        if res.start != first.start:
+            raise ConfigError(f"--merge: {path} starts from another student (start accuracy differs)")
+        if res.meta.get("versions") != first.meta.get("versions"):
+            raise ConfigError(f"--merge: {path} was run with other library versions")
+        if set(own) & set(seeds):
+            raise ConfigError(f"--merge: {path} repeats seed(s) {', '.join(map(str, sorted(set(own) & set(seeds))))}")
+        seeds += own
+    seeds.sort()
+    if seeds != list(range(seeds[0], seeds[0] + len(seeds))):
+        raise ConfigError(f"--merge: the seeds {seeds} leave a gap")
+    config = first.config.model_copy(update={"seeds": len(seeds), "seed0": seeds[0]})
+    meta = dict(first.meta)
+    meta["date"] = ", ".join(dict.fromkeys(str(r.meta.get("date", "")) for r in results))
+    meta["seconds"] = round(sum(float(r.meta.get("seconds", 0.0)) for r in results), 1)
+    meta["merged_from"] = [
+        {
+            "file": Path(p).name,
+            "date": r.meta.get("date"),
+            "seeds": own,
+            "machine": r.meta.get("machine"),
+            "git_commit": r.meta.get("git_commit"),
+            "command": r.meta.get("command"),
+        }
+        for p, r, own in zip(paths, results, own_seeds, strict=True)
+    ]
+    runs = [run for r in results for run in r.runs]
+    order = {name: i for i, name in enumerate(config.strategy_names())}
+    runs.sort(key=lambda r: (r.seed, order.get(r.strategy, len(order))))
+    merged = BenchResult(config=config, meta=meta, start=first.start, start_curve=first.start_curve, runs=runs)
+    merged.summary = summarize(merged)
+    return merged

@@ -1,0 +1,310 @@
+"""Bench runs: each (strategy, seed) is one teaching episode (`teachloop.episode.Episode`, the loop
+`teachloop run` uses) with the bench's options, in a temporary run dir; `RunStats` is its
+per-round hook and turns the rounds into a `RunResult`. `run_bench` evaluates the shared start
+once, runs every episode (in worker processes with `jobs` > 1) and summarises them."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from teachloop.bench.config import BenchConfig, BenchResult, CurvePoint, Log, RunResult, split_strategy
+from teachloop.bench.parts import TaskView, bench_env, bench_graph, eval_sets, load_bench_student, probe_set, resolve_student
+from teachloop.bench.stats import _mean, summarize
+from teachloop.skills.records import Attempt, Problem, SkillEval, is_correct
+
+
+def _accuracy(evals: Sequence[SkillEval]) -> dict[str, float]:
+    return {e.skill_id: e.accuracy for e in evals}
+
+
+def _subset_accuracy(attempts: Sequence[Attempt], keep: set[str]) -> dict[str, float]:
+    c: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for a in attempts:
+        if a.problem_id in keep:
+            c[a.skill_id][0] += 1
+            c[a.skill_id][1] += int(is_correct(a.pass_rate))
+    return {s: k / n for s, (n, k) in c.items() if n}
+
+
+def episode_config(cfg: BenchConfig, strategy: str, teacher: str | None, seed: int, student_ref: str) -> Any:
+    """The run config of one bench episode: the bench's GRPO settings (seed `seed` × 7919 for
+    every round), its eval sizes, a probe split feeding mastery, the teacher model to compare."""
+    from teachloop.config import EvalConfig, RunConfig, TeacherSettings
+    from teachloop.skills.mastery import MasteryConfig
+
+    return RunConfig(
+        env=cfg.env,
+        student=student_ref,
+        rounds=len(cfg.round_steps()),
+        seed=seed,
+        curriculum=strategy,
+        cache_dir=cfg.cache_dir,
+        teacher=TeacherSettings(model=teacher or "procedural", seed=seed),
+        eval=EvalConfig(
+            heldout_per_skill=cfg.heldout_per_skill,
+            ood_per_skill=cfg.ood_per_skill,
+            batch_size=cfg.eval_batch_size,
+            max_new_tokens=cfg.eval_max_new_tokens,
+        ),
+        grpo=cfg.grpo.model_copy(update={"steps": cfg.steps_per_round, "seed": seed * 7919}),
+        mastery=MasteryConfig(eval_split="probe"),
+    )
+
+
+class RunStats:
+    """The bench's hook on one episode: counts where the rollouts went, takes a curve point on the
+    held-out subset every `eval_every` rounds, and the final held-out and OOD evaluation."""
+
+    def __init__(self, cfg: BenchConfig, name: str, seed: int, sets: tuple[list[Problem], list[Problem], list[Problem]], probes: int):
+        self.cfg = cfg
+        self.heldout, self.curve_set, self.ood = sets
+        self.result = RunResult(strategy=name, seed=seed)
+        self.wall: dict[str, float] = defaultdict(float)
+        self.per_skill: dict[str, int] = defaultdict(int)
+        self.per_level: dict[str, int] = defaultdict(int)
+        self.passes, self.rollouts, self.groups, self.zero_groups = 0, 0, 0, 0
+        self.probes = probes
+        self.diag = probes  # the probe before the first round
+
+    def on_round(self, ep: Any, out: Any) -> None:
+        cfg = self.cfg
+        want = cfg.round_steps()[out.round - 1] * cfg.grpo.prompts_per_step
+        if len(out.batch) != want:
+            raise RuntimeError(f"strategy {self.result.strategy} returned {len(out.batch)} problems, not {want}")
+        for p in out.batch:
+            self.per_skill[p.skill_id] += 1
+            self.per_level[f"{p.skill_id}@{p.difficulty}"] += 1
+        for a in out.train.attempts:
+            self.passes += sum(map(is_correct, a.rewards))
+            self.rollouts += len(a.rewards)
+        stats = out.train.stats
+        self.groups += int(stats.get("groups", 0))
+        self.zero_groups += int(round(stats.get("frac_zero_variance_groups", 0.0) * stats.get("groups", 0)))
+        w = out.result.wall_time
+        self.wall["curriculum"] += w.get("teach", 0.0)
+        self.wall["train"] += w.get("train", 0.0)
+        self.wall["train_trl"] += stats.get("seconds_per_step", 0.0) * stats.get("steps", 0.0)
+        if self.probes:
+            self.diag += self.probes
+            self.wall["diagnostic_eval"] += w.get("evaluate", 0.0)
+        if out.round % cfg.eval_every == 0 and not out.last:
+            t0 = time.perf_counter()
+            evals, _, _ = ep.evaluate(0, {"heldout": self.curve_set})
+            self.result.curve.append(
+                CurvePoint(rollouts=out.steps_done * cfg.rollouts_per_step, steps=out.steps_done, accuracy=_accuracy(evals))
+            )
+            self.wall["measure_eval"] += time.perf_counter() - t0
+
+    def finish(self, ep: Any) -> RunResult:
+        """The final evaluation (full held-out set, its curve subset, OOD) and the run's record."""
+        cfg, result = self.cfg, self.result
+        steps = cfg.total_steps
+        t0 = time.perf_counter()
+        evals, attempts, _ = ep.evaluate(0, {"heldout": self.heldout})
+        result.heldout = _accuracy(evals)
+        curve_ids = {p.id for p in self.curve_set}
+        result.curve.append(CurvePoint(rollouts=steps * cfg.rollouts_per_step, steps=steps, accuracy=_subset_accuracy(attempts, curve_ids)))
+        if self.ood:
+            result.ood = _accuracy(ep.evaluate(0, {"ood": self.ood})[0])
+        self.wall["measure_eval"] += time.perf_counter() - t0
+        result.wall = dict(self.wall)
+        result.rollouts = self.rollouts
+        result.problems_per_skill = dict(self.per_skill)
+        result.problems_per_level = dict(sorted(self.per_level.items()))
+        result.train_pass_rate = self.passes / self.rollouts if self.rollouts else 0.0
+        result.zero_variance_groups = self.zero_groups / self.groups if self.groups else 0.0
+        result.diagnostic_generations = self.diag
+        result.strategy_state = _strategy_summary(ep.strategy)
+        return result
+
+
+def run_one(cfg: BenchConfig, strategy_name: str, seed: int, student_ref: str, tiny_view: bool) -> RunResult:
+    """One strategy, one seed, the whole rollout budget: one episode."""
+    import torch
+    from rich.console import Console
+
+    from teachloop.agents.strategies import STRATEGIES
+    from teachloop.episode import Episode, EpisodeOptions
+    from teachloop.rundir import RunDir
+
+    torch.set_num_threads(cfg.threads)
+    env = bench_env(cfg)
+    graph = bench_graph(env, cfg.skills)
+    heldout, curve_set, ood = eval_sets(env, cfg)
+    base, teacher = split_strategy(strategy_name, cfg.teachers)
+    probes = probe_set(env, graph, cfg) if STRATEGIES[base].needs_eval else []
+    stats = RunStats(cfg, strategy_name, seed, (heldout, curve_set, ood), len(probes))
+    options = EpisodeOptions(
+        env=env,
+        graph=graph,
+        skills=list(cfg.skills),
+        view=TaskView(tiny_view, env, cfg.partial_credit),
+        load_student=lambda source: load_bench_student(source, cfg),
+        diagnostic={"probe": probes} if probes else {},
+        protected=heldout + ood,
+        schedule=[(k, k * cfg.grpo.prompts_per_step) for k in cfg.round_steps()],
+        rng_seed=f"bench/{strategy_name}/{seed}",
+        exact_batches=True,
+        teacher_checkpoints=False,
+        on_round=stats.on_round,
+    )
+    with tempfile.TemporaryDirectory(prefix="teachloop-bench-") as tmp:
+        run_cfg = episode_config(cfg, base, teacher, seed, student_ref)
+        ep = Episode(run_cfg, RunDir(Path(tmp) / "run"), Console(quiet=True), options)
+        ep.run()
+        return stats.finish(ep)
+
+
+def _strategy_summary(strategy: Any) -> dict[str, Any]:
+    state = strategy.state_dict()
+    out: dict[str, Any] = {}
+    for key in ("q", "level", "pass_rate", "counts"):
+        if key in state:
+            out[key] = state[key]
+    if getattr(strategy, "cost", None):
+        out["teacher_cost"] = dict(strategy.cost)
+    return out
+
+
+def _run_job(args: tuple[dict[str, Any], str, int, str, bool]) -> dict[str, Any]:
+    cfg_json, name, seed, ref, tiny = args
+    cfg = BenchConfig.model_validate(cfg_json)
+    return run_one(cfg, name, seed, ref, tiny).model_dump(mode="json")
+
+
+def _start_eval(
+    student: Any, view: TaskView, problems: list[Problem], split: str, cfg: BenchConfig
+) -> tuple[list[SkillEval], list[Attempt]]:
+    """Greedy eval of the start student, shared by every run (original ids kept)."""
+    from teachloop.training.evaluate import evaluate
+
+    shown = [view.to_student(p) for p in problems]
+    back = {s.id: p.id for s, p in zip(shown, problems, strict=True)}
+    out = evaluate(
+        student, shown, view.reward(), round=0, split=split, batch_size=cfg.eval_batch_size, max_new_tokens=cfg.eval_max_new_tokens
+    )
+    return out.per_skill, [a.model_copy(update={"problem_id": back[a.problem_id]}) for a in out.attempts]
+
+
+def run_bench(cfg: BenchConfig, log: Log = print) -> BenchResult:
+    import torch
+
+    torch.set_num_threads(cfg.threads)
+    t_start = time.perf_counter()
+    env = bench_env(cfg)
+    t0 = time.perf_counter()
+    heldout, curve_set, ood = eval_sets(env, cfg)
+    log(f"eval sets: {len(heldout)} held-out, {len(ood)} OOD problems ({time.perf_counter() - t0:.1f}s)")
+    ref, tiny_view, warm = resolve_student(cfg, env, log)
+    student = load_bench_student(ref, cfg)
+    view = TaskView(tiny_view, env)
+    t0 = time.perf_counter()
+    h_evals, h_attempts = _start_eval(student, view, heldout, "heldout", cfg)
+    o_evals = _start_eval(student, view, ood, "ood", cfg)[0] if ood else []
+    start = {"heldout": _accuracy(h_evals), "ood": _accuracy(o_evals)}
+    start_curve = _subset_accuracy(h_attempts, {p.id for p in curve_set})
+    log(f"start ({time.perf_counter() - t0:.1f}s): " + ", ".join(f"{s} {a:.0%}" for s, a in start["heldout"].items()))
+    n_params = student.num_parameters
+    del student
+
+    names = cfg.strategy_names()
+    seeds = list(range(cfg.seed0, cfg.seed0 + cfg.seeds))
+    jobs = [(name, seed) for seed in seeds for name in names]
+    runs: list[RunResult] = []
+    log(
+        f"{len(jobs)} runs: {len(names)} strategies × {len(seeds)} seeds, {cfg.total_steps} GRPO steps "
+        f"({cfg.total_steps * cfg.rollouts_per_step} rollouts) each, {cfg.jobs} at a time"
+    )
+    if cfg.jobs <= 1:
+        for i, (name, seed) in enumerate(jobs, 1):
+            t0 = time.perf_counter()
+            runs.append(run_one(cfg, name, seed, ref, tiny_view))
+            log(f"[{i}/{len(jobs)}] {name} seed {seed}: {_headline(runs[-1], cfg)} ({time.perf_counter() - t0:.0f}s)")
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        payload = cfg.model_dump(mode="json")
+        with ProcessPoolExecutor(max_workers=cfg.jobs, mp_context=mp.get_context("spawn")) as pool:
+            futs = {pool.submit(_run_job, (payload, name, seed, ref, tiny_view)): (name, seed) for name, seed in jobs}
+            for i, fut in enumerate(as_completed(futs), 1):
+                run = RunResult.model_validate(fut.result())
+                runs.append(run)
+                log(f"[{i}/{len(jobs)}] {run.strategy} seed {run.seed}: {_headline(run, cfg)}")
+        order = {j: i for i, j in enumerate(jobs)}
+        runs.sort(key=lambda r: order[(r.strategy, r.seed)])
+    result = BenchResult(config=cfg, start=start, start_curve=start_curve, runs=runs)
+    result.meta = _meta(cfg, warm, n_params, time.perf_counter() - t_start)
+    result.summary = summarize(result)
+    return result
+
+
+def _headline(run: RunResult, cfg: BenchConfig) -> str:
+    h = _mean([run.heldout.get(s, 0.0) for s in cfg.targeted])
+    o = _mean([run.ood.get(s, 0.0) for s in cfg.targeted]) if run.ood else float("nan")
+    return f"held-out {h:.1%}, OOD {o:.1%} (targeted)"
+
+
+def _meta(cfg: BenchConfig, warm: dict[str, Any], n_params: int, seconds: float) -> dict[str, Any]:
+    versions: dict[str, str] = {}
+    for mod in ("torch", "transformers", "trl", "reasoning_gym", "langgraph", "numpy"):
+        with contextlib.suppress(Exception):
+            versions[mod] = __import__(mod).__version__
+    with contextlib.suppress(Exception):
+        from importlib.metadata import version
+
+        versions["teachloop"] = version("teachloop")
+    commit = None
+    with contextlib.suppress(Exception):
+        here = Path(__file__).resolve().parent
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                cwd=here,
+            ).stdout.strip()
+            or None
+        )
+        if (
+            commit
+            and subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                cwd=here,
+            ).stdout.strip()
+        ):
+            commit += "+uncommitted-changes"
+    load = None
+    with contextlib.suppress(OSError):
+        load = [round(x, 2) for x in os.getloadavg()]
+    return {
+        "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(),
+            "python": sys.version.split()[0],
+            "load_average_at_end": load,
+        },
+        "versions": versions,
+        "git_commit": commit,
+        "student_parameters": n_params,
+        "warm_start": warm,
+        "seconds": round(seconds, 1),
+        "command": " ".join(sys.argv),
+    }
