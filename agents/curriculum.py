@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from teachloop.environments.base import Environment
 from teachloop.skills.graph import SkillGraph
 from teachloop.skills.records import Attempt, Problem, Rejected, Skill, SkillEval, TeacherCost, TeachingPlan
 from teachloop.skills.report import WeaknessReport
@@ -73,7 +74,7 @@ class StrategyContext:
     episode). `on_progress(done, total)` is called while a batch is being written.
     """
 
-    env: Any
+    env: Environment
     graph: SkillGraph
     skills: list[str]
     round: int = 1
@@ -138,7 +139,7 @@ class CurriculumStrategy(Protocol):
 # ------------------------------------------------------------------------------------------ helpers
 
 
-def draw_problems(env: Any, counts: dict[Arm, int], rng: random.Random) -> list[Problem]:
+def draw_problems(env: Environment, counts: dict[Arm, int], rng: random.Random) -> list[Problem]:
     """Fresh problems per arm through `env.generate`, in arm order; where an arm's level has fewer
     distinct problems than asked (one-digit sums), its problems repeat."""
     out: list[Problem] = []

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from teachloop.environments.base import Environment
 from teachloop.skills.graph import SkillGraph
 from teachloop.skills.records import Problem, RoundResult
 from teachloop.training.grpo import TrainOutcome
@@ -29,7 +30,7 @@ class StudentView(Protocol):
 class PlainView:
     """The environment's own text and reward (what a language-model student gets)."""
 
-    def __init__(self, env: Any):
+    def __init__(self, env: Environment):
         self.env = env
 
     def to_student(self, problem: Problem) -> Problem:
@@ -55,7 +56,7 @@ class RoundOutcome:
 class EpisodeOptions:
     """What a caller other than `teachloop run` changes; every default is what `run` does."""
 
-    env: Any = None  # None: get_environment(cfg.env)
+    env: Environment | None = None  # None: get_environment(cfg.env)
     graph: SkillGraph | None = None  # the skill graph to start from (None: the environment's)
     skills: list[str] | None = None  # skills in play for the strategies (None: the graph's trainable)
     view: StudentView | None = None  # None: PlainView

@@ -7,13 +7,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from teachloop.bench.config import BenchConfig, Log
+from teachloop.environments.base import Environment
+from teachloop.skills.graph import SkillGraph
 from teachloop.skills.records import Problem
 
 
 class TaskView:
     """How problems are shown to the student and its answers scored (identity for real LMs)."""
 
-    def __init__(self, tiny: bool, env: Any, partial_credit: float = 0.0):
+    def __init__(self, tiny: bool, env: Environment, partial_credit: float = 0.0):
         from teachloop.training.tiny_bench import TinyView
 
         self.tiny = TinyView() if tiny else None
@@ -30,24 +32,17 @@ class TaskView:
         return self.tiny.reward(self.env.reward, self.partial_credit if train else 0.0)
 
 
-def bench_env(cfg: BenchConfig) -> Any:
-    """A fresh environment whose eval sets have the benchmark's sizes (its own version, so its
-    eval sets are cached apart from the default ones)."""
+def bench_env(cfg: BenchConfig) -> Environment:
+    """A fresh environment whose eval sets have the benchmark's sizes (a version of its own, so its
+    eval sets are drawn and cached apart from the default ones)."""
     from teachloop.environments import get_environment
 
-    env = get_environment(cfg.env)
-    base = env.version
-    env.heldout_per_skill = cfg.heldout_per_skill
-    env.ood_per_skill = max(cfg.ood_per_skill, 1)
-    env.version = f"{base}+bench-h{cfg.heldout_per_skill}-o{max(cfg.ood_per_skill, 1)}"
-    return env
+    return get_environment(cfg.env, heldout_per_skill=cfg.heldout_per_skill, ood_per_skill=cfg.ood_per_skill)
 
 
-def bench_graph(env: Any, skills: Sequence[str]) -> Any:
+def bench_graph(env: Environment, skills: Sequence[str]) -> SkillGraph:
     """The environment's skill graph cut down to `skills` (plus their topic and domain), with
     prerequisites outside the cut dropped."""
-    from teachloop.skills.graph import SkillGraph
-
     full = {s.id: s for s in env.skill_graph()}
     unknown = [s for s in skills if s not in full or full[s].kind != "skill"]
     if unknown:
@@ -65,7 +60,7 @@ def bench_graph(env: Any, skills: Sequence[str]) -> Any:
     return SkillGraph(out)
 
 
-def eval_sets(env: Any, cfg: BenchConfig) -> tuple[list[Problem], list[Problem], list[Problem]]:
+def eval_sets(env: Environment, cfg: BenchConfig) -> tuple[list[Problem], list[Problem], list[Problem]]:
     """(held-out, curve subset, OOD) problems of the benchmark's skills."""
     want = set(cfg.skills)
     heldout = [p for p in env.eval_set("heldout", cfg.heldout_per_skill) if p.skill_id in want]
@@ -74,7 +69,7 @@ def eval_sets(env: Any, cfg: BenchConfig) -> tuple[list[Problem], list[Problem],
     return heldout, curve, ood
 
 
-def probe_set(env: Any, graph: Any, cfg: BenchConfig) -> list[Problem]:
+def probe_set(env: Environment, graph: SkillGraph, cfg: BenchConfig) -> list[Problem]:
     """The teacher's diagnostic set: fresh generated problems over each skill's training levels,
     the same for every run, disjoint from the eval sets."""
     from teachloop.environments.base import generate_over_levels
@@ -82,7 +77,7 @@ def probe_set(env: Any, graph: Any, cfg: BenchConfig) -> list[Problem]:
     return [p for sid in cfg.skills for p in generate_over_levels(env, graph.skills[sid], cfg.probe_per_skill, "bench-probe")]
 
 
-def resolve_student(cfg: BenchConfig, env: Any, log: Log) -> tuple[str, bool, dict[str, Any]]:
+def resolve_student(cfg: BenchConfig, env: Environment, log: Log) -> tuple[str, bool, dict[str, Any]]:
     """(what `load_student` gets, whether the tiny view applies, warm-start record)."""
     spec = cfg.student.strip()
     if spec == "tiny":
