@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import random
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from teachloop.agents.curriculum import (
@@ -89,24 +89,86 @@ class EasyToHardStrategy(StrategyBase):
         return out
 
 
+# ------------------------------------------------------------------------------------------ per-step statistics
+
+StepGroups = dict[Arm, list[list[float]]]  # arm -> the reward groups (one per problem) of one GRPO step
+
+
+def grpo_advantages(rewards: Sequence[float], normalise: bool = True, eps: float = 1e-6) -> list[float]:
+    """GRPO's outcome advantages of one group as SEC's and DUMP's verl code computes them
+    (`compute_grpo_outcome_advantage`): (r - mean) / (std + eps) with the unbiased std (torch.std);
+    a group of one gets mean 0 and std 1. `normalise=False`: r - mean (SEC's 'unnormalized_adv')."""
+    n = len(rewards)
+    if n == 0:
+        return []
+    if n == 1:
+        mean, std = 0.0, 1.0
+    else:
+        mean = sum(rewards) / n
+        std = math.sqrt(sum((r - mean) ** 2 for r in rewards) / (n - 1))
+    return [(r - mean) / (std + eps) if normalise else r - mean for r in rewards]
+
+
+def steps_of(attempts: Sequence[Attempt], arm_of: Callable[[Attempt], Arm | None]) -> list[StepGroups]:
+    """The round's rollouts as one `StepGroups` per GRPO step, in step order. A group is the
+    rollouts of one problem at one step (`Attempt.steps` says which step fed each rollout); an
+    attempt without steps (recorded before they were) counts as one step of its own round."""
+    by_step: dict[int, StepGroups] = defaultdict(lambda: defaultdict(list))
+    for a in attempts:
+        arm = arm_of(a)
+        if arm is None or not a.rewards:
+            continue
+        steps = a.steps if len(a.steps) == len(a.rewards) else [0] * len(a.rewards)
+        per_step: dict[int, list[float]] = defaultdict(list)
+        for s, r in zip(steps, a.rewards, strict=True):
+            per_step[s].append(r)
+        for s, rewards in per_step.items():
+            by_step[s][arm].append(rewards)
+    return [dict(by_step[s]) for s in sorted(by_step)]
+
+
+class StepStrategy(StrategyBase):
+    """A strategy whose statistics update after every GRPO step, as SEC, DUMP and reasoning-gym's
+    curriculum do. The episode decides once per round (a TRL round is one trainer run), so the
+    batch of a round is sampled from the statistics as they stood after its previous round's last
+    step: with the bench's `steps_per_round` = 1 that is the papers' per-step sampling; larger
+    values are the one remaining deviation, recorded in the bench result."""
+
+    def observe(self, attempts: Sequence[Attempt]) -> None:
+        for groups in steps_of(attempts, self._arm):
+            self.observe_step(groups)
+
+    def observe_step(self, groups: StepGroups) -> None:
+        raise NotImplementedError
+
+
 # ------------------------------------------------------------------------------------------ threshold
 
 
-class ThresholdStrategy(StrategyBase):
-    """reasoning-gym's coaching curriculum: every skill (task) has a current level (its difficulty
-    attribute), starting at the lowest; skills are mixed uniformly. After each round, a skill whose
-    success rate over its last `window` rollouts at the current level is >= `up` moves one level up,
-    <= `down` one level down (within its training range), and its window restarts."""
+class ThresholdStrategy(StepStrategy):
+    """reasoning-gym's curriculum (training/trainers/ray_grpo_trainer.py in open-thought/reasoning-gym,
+    the `curriculum:` block of training/configs/curriculum/*.yaml): every skill (dataset) has a
+    current level, starting at its lowest; skills are mixed uniformly. After every GRPO step, per
+    skill, the exact-match successes (`is_correct`: the task's correctness score, never a shaped
+    partial-credit reward) of its rollouts at the current level since the level last changed are
+    kept; once there are at least `last_k` of them, their last `last_k` mean > `up` moves the skill
+    one level up, < `down` one level down (strict, as reasoning-gym compares), and the record is
+    cleared (its `score_board.clear`). `last_k` is reasoning-gym's "num_last_training_steps ×
+    batch_size × num_completions": `window_steps` × the rollouts of one GRPO step (the configs use
+    10 steps, 0.70 and 0.30). Levels are our own integers, stepped here, so reasoning-gym's
+    `update_difficulty` lag for range attributes is not inherited."""
 
     name = "threshold"
 
-    def __init__(self, up: float = 0.7, down: float = 0.3, window: int = 64, min_rollouts: int = 16):
+    def __init__(self, up: float = 0.7, down: float = 0.3, window_steps: int = 10):
         super().__init__()
         if not 0 <= down < up <= 1:
             raise ValueError("need 0 <= down < up <= 1")
-        self.up, self.down, self.window, self.min_rollouts = up, down, window, min_rollouts
+        if window_steps < 1:
+            raise ValueError("window_steps must be >= 1")
+        self.up, self.down, self.window_steps = up, down, window_steps
         self.level: dict[str, int] = {}
-        self.scores: dict[str, deque[float]] = {}
+        self.scores: dict[str, list[int]] = {}
         self._bounds: dict[str, tuple[int, int]] = {}
 
     def _ensure(self, ctx: StrategyContext) -> None:
@@ -114,7 +176,7 @@ class ThresholdStrategy(StrategyBase):
             lo, hi = ctx.levels(s)[0], ctx.levels(s)[-1]
             self._bounds[s] = (lo, hi)
             self.level.setdefault(s, lo)
-            self.scores.setdefault(s, deque(maxlen=self.window))
+            self.scores.setdefault(s, [])
 
     def next_batch(self, ctx: StrategyContext, n: int, rng: random.Random) -> list[Problem]:
         self._ensure(ctx)
@@ -127,29 +189,23 @@ class ThresholdStrategy(StrategyBase):
         self._remember(out)
         return out
 
-    def observe(self, attempts: Sequence[Attempt]) -> None:
-        touched: set[str] = set()
-        for a in attempts:
-            arm = self._arm(a)
-            if arm is None:
-                continue
-            s, lv = arm
+    def observe_step(self, groups: StepGroups) -> None:
+        last_k = self.window_steps * sum(len(g) for gs in groups.values() for g in gs)
+        for (s, lv), gs in groups.items():
             if s not in self.level or lv != self.level[s]:
                 continue  # rollouts of another level say nothing about the current one
-            self.scores.setdefault(s, deque(maxlen=self.window)).extend(a.rewards)
-            touched.add(s)
-        for s in touched:
-            window = self.scores[s]
-            if len(window) < self.min_rollouts:
+            self.scores[s].extend(int(is_correct(r)) for g in gs for r in g)
+        for s, record in self.scores.items():
+            if len(record) < last_k or not record:
                 continue
-            rate = sum(window) / len(window)
-            lo, hi = self._bounds.get(s, (1, self.level[s]))
-            if rate >= self.up and self.level[s] < hi:
+            rate = sum(record[-last_k:]) / last_k
+            lo, hi = self._bounds.get(s, (self.level[s], self.level[s]))
+            if rate > self.up and self.level[s] < hi:
                 self.level[s] += 1
-                window.clear()
-            elif rate <= self.down and self.level[s] > lo:
+                record.clear()
+            elif rate < self.down and self.level[s] > lo:
                 self.level[s] -= 1
-                window.clear()
+                record.clear()
 
     def state_dict(self) -> dict[str, Any]:
         return super().state_dict() | {
@@ -161,26 +217,30 @@ class ThresholdStrategy(StrategyBase):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self.level = {s: int(v) for s, v in state.get("level", {}).items()}
-        self.scores = {s: deque(v, maxlen=self.window) for s, v in state.get("scores", {}).items()}
+        self.scores = {s: [int(x >= 1) for x in v] for s, v in state.get("scores", {}).items()}
         self._bounds = {s: (int(b[0]), int(b[1])) for s, b in state.get("bounds", {}).items()}
 
 
 # ------------------------------------------------------------------------------------------ SEC
 
 
-class SECStrategy(StrategyBase):
-    """Self-Evolving Curriculum: a non-stationary bandit over arms. After a round each arm that was
-    trained gets the reward r = mean |advantage| of its problems' rollouts and a TD(0) update
-    Q <- Q + lr * (r - Q) (arms not trained keep their Q); the next batch samples arms from
-    softmax(Q / temperature). Q starts at `initial_q` for every arm."""
+class SECStrategy(StepStrategy):
+    """Self-Evolving Curriculum (Chen et al., 2025, arXiv 2505.14970, Sec. 3; code:
+    sec/verl/verl/utils/auto_curriculum/priority.py, `BanditPriority` with type 'joint'): a
+    non-stationary bandit over arms. After every GRPO step each arm's reward is the mean
+    |advantage| of its rollouts in that step, with GRPO's std-normalised advantages (objective
+    'adv'); an arm not drawn in the step gets reward 0. Every arm then moves Q <- (1 - lr) Q +
+    lr * r (so undrawn arms decay); arms are sampled from softmax(Q / temperature) (method
+    'boltzmann'); Q starts at 0. Paper settings: lr 0.5; temperature 1.0 (Countdown), 0.4 (MATH),
+    0.2 (SEC-2D, arms = difficulty x problem type, which is ours: arms are (skill, level))."""
 
     name = "sec"
 
-    def __init__(self, lr: float = 0.5, temperature: float = 0.1, initial_q: float = 0.0):
+    def __init__(self, lr: float = 0.5, temperature: float = 0.2, normalise: bool = True, initial_q: float = 0.0):
         super().__init__()
         if not 0 < lr <= 1:
             raise ValueError("lr must be in (0, 1]")
-        self.lr, self.temperature, self.initial_q = lr, temperature, initial_q
+        self.lr, self.temperature, self.normalise, self.initial_q = lr, temperature, normalise, initial_q
         self.q: dict[Arm, float] = {}
 
     def probabilities(self, arms: Sequence[Arm]) -> list[float]:
@@ -188,16 +248,22 @@ class SECStrategy(StrategyBase):
 
     def next_batch(self, ctx: StrategyContext, n: int, rng: random.Random) -> list[Problem]:
         arms = ctx.arms()
+        for a in arms:
+            self.q.setdefault(a, self.initial_q)
         out = draw_problems(ctx.env, sample_counts(arms, self.probabilities(arms), n, rng), rng)
         rng.shuffle(out)
         self._remember(out)
         return out
 
-    def observe(self, attempts: Sequence[Attempt]) -> None:
-        for arm, group in arm_stats(attempts, self._arm).items():
-            r = sum(a.mean_abs_advantage for a in group) / len(group)
-            q = self.q.get(arm, self.initial_q)
-            self.q[arm] = q + self.lr * (r - q)
+    def step_reward(self, groups: list[list[float]]) -> float:
+        """Mean |advantage| over the arm's rollouts of one step."""
+        advs = [abs(x) for g in groups for x in grpo_advantages(g, self.normalise)]
+        return sum(advs) / len(advs) if advs else 0.0
+
+    def observe_step(self, groups: StepGroups) -> None:
+        for arm in list(self.q) + [a for a in groups if a not in self.q]:
+            r = self.step_reward(groups[arm]) if arm in groups else 0.0
+            self.q[arm] = (1 - self.lr) * self.q.get(arm, self.initial_q) + self.lr * r
 
     def state_dict(self) -> dict[str, Any]:
         return super().state_dict() | {"q": {arm_key(a): v for a, v in self.q.items()}}
@@ -210,32 +276,33 @@ class SECStrategy(StrategyBase):
 # ------------------------------------------------------------------------------------------ DUMP
 
 
-class DUMPStrategy(StrategyBase):
-    """DUMP: per arm the mean |advantage| over a sliding window of its last `window` problems, plus
-    the UCB bonus c * sqrt(2 ln N / (n_i + 1)) (N problems trained in all, n_i from this arm);
-    arms are sampled from softmax(score / temperature). An arm never trained has the largest bonus,
-    so unseen arms are explored first."""
+class DUMPStrategy(StepStrategy):
+    """DUMP (Wang et al., 2025, arXiv 2504.09710, Sec. 3; code: verl/utils/curriculum_learning.py,
+    `LearnabilityEstimator` and `CurriculumController.compute_sampling_weights`, fed from the training
+    batch in verl/trainer/ppo/ray_trainer.py every step): per arm (data distribution) a window of the
+    last `window` per-rollout |advantage| values (GRPO's std-normalised advantage) and n_j, the
+    rollouts it has had; score_j = mean(window_j) + c * sqrt(2 ln(N + 1) / (n_j + 1)) with N = sum
+    n_j (at least 1); arms are sampled from softmax(score / temperature). Code values: window 300,
+    c 1.0, temperature 0.1. Not reproduced: the official `_validate` also feeds validation rewards as
+    advantages into the same estimators; the bench never shows a strategy its eval sets."""
 
     name = "dump"
 
-    def __init__(self, window: int = 64, c: float = 1.0, temperature: float = 0.1):
+    def __init__(self, window: int = 300, c: float = 1.0, temperature: float = 0.1, normalise: bool = True):
         super().__init__()
-        self.window, self.c, self.temperature = window, c, temperature
+        if window < 1:
+            raise ValueError("window must be >= 1")
+        self.window, self.c, self.temperature, self.normalise = window, c, temperature, normalise
         self.history: dict[Arm, deque[float]] = {}
         self.counts: dict[Arm, int] = {}
 
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
     def scores(self, arms: Sequence[Arm]) -> list[float]:
-        big_n = max(self.total, 1)
+        big_n = max(1, sum(self.counts.values()))
         out = []
         for a in arms:
             h = self.history.get(a)
             mean = sum(h) / len(h) if h else 0.0
-            bonus = self.c * math.sqrt(2 * math.log(big_n) / (self.counts.get(a, 0) + 1)) if big_n > 1 else self.c
-            out.append(mean + bonus)
+            out.append(mean + self.c * math.sqrt(2 * math.log(big_n + 1) / (self.counts.get(a, 0) + 1)))
         return out
 
     def probabilities(self, arms: Sequence[Arm]) -> list[float]:
@@ -248,12 +315,12 @@ class DUMPStrategy(StrategyBase):
         self._remember(out)
         return out
 
-    def observe(self, attempts: Sequence[Attempt]) -> None:
-        for arm, group in arm_stats(attempts, self._arm).items():
+    def observe_step(self, groups: StepGroups) -> None:
+        for arm, gs in groups.items():
             h = self.history.setdefault(arm, deque(maxlen=self.window))
-            for a in group:
-                h.append(a.mean_abs_advantage)
-            self.counts[arm] = self.counts.get(arm, 0) + len(group)
+            for g in gs:
+                h.extend(abs(x) for x in grpo_advantages(g, self.normalise))
+                self.counts[arm] = self.counts.get(arm, 0) + len(g)
 
     def state_dict(self) -> dict[str, Any]:
         return super().state_dict() | {

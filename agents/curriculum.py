@@ -19,14 +19,15 @@ score arms; `threshold` keeps one level per skill; `random` and `easy-to-hard` n
 |---------------|-------------------------------------------------------|---------------------------------------------|
 | random        | uniform mixing, what plain TRL users do               | skill and level uniformly                   |
 | easy-to-hard  | classic curriculum learning                           | a fixed schedule along prerequisite order   |
-| threshold     | reasoning-gym's coaching curriculum                   | per skill a level: up at >= 0.7, down <= 0.3 |
-| sec           | Self-Evolving Curriculum (Chen et al., 2025)          | TD(0) bandit on mean abs. advantage, softmax |
+| threshold     | reasoning-gym's curriculum                            | per skill a level: up > 0.7, down < 0.3 exact |
+| sec           | Self-Evolving Curriculum (Chen et al., 2025)          | per-step bandit on mean abs. advantage      |
 | dump          | DUMP (Wang et al., 2025)                              | windowed mean abs. advantage + UCB, softmax |
 | variance      | VCRL / balanced online difficulty filtering           | arms with group reward variance high        |
 | teacher       | this project's LangGraph teacher agent                | plan from the weakness report, verified     |
 
-Mean |advantage| is `Attempt.mean_abs_advantage`: mean |r - mean(r)| over a problem's rollouts,
-GRPO's advantage before scaling (for 0/1 rewards 2p(1-p), largest at pass rate 0.5).
+SEC and DUMP score arms by GRPO's std-normalised advantages, recomputed per GRPO step from the
+rollouts' `Attempt.steps` (`teachloop.agents.baselines.grpo_advantages`), and update after
+every step; threshold reads exact-match success only.
 
 Modules: this one (interface, context, shared helpers), `baselines` (the six literature
 curricula), `teacher_strategy` (the agent), `strategies` (the registry). Layering: they sit in

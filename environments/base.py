@@ -148,6 +148,14 @@ class BaseEnvironment(ABC):
             raise ValueError(f"heldout_per_skill must be at least 1, got {self.heldout_per_skill}")
         self.version = f"{self.base_version}+bench-h{self.heldout_per_skill}-o{self.ood_per_skill}" if sized else self.base_version
 
+    def use_eval_namespace(self, namespace: str) -> None:
+        """Draw this instance's eval sets from another seed namespace ('test': a split never used
+        for tuning); call before anything reads them. The namespace joins the version, so the sets
+        are cached apart and `generate` excludes this namespace's problems."""
+        if not namespace.isidentifier():
+            raise ValueError(f"eval namespace must be a plain name, got {namespace!r}")
+        self.version = f"{self.version}+{namespace}"
+
     # ---- the domain ----------------------------------------------------------------------
     @abstractmethod
     def skill_graph(self) -> list[Skill]: ...

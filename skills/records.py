@@ -96,6 +96,11 @@ class Attempt(Record):
     split: str | None = Field(default=None, description="Eval split name for phase='eval'.")
     completions: list[str] = Field(default_factory=list)
     rewards: list[float] = Field(default_factory=list)
+    steps: list[int] = Field(
+        default_factory=list,
+        description="phase='train': the GRPO optimizer step each rollout fed (parallel to rewards), so per-step "
+        "curricula (SEC, DUMP) can update after every step.",
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -113,7 +118,8 @@ class Attempt(Record):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def mean_abs_advantage(self) -> float:
-        """Mean |r - mean(r)| of the group: GRPO's (unscaled) advantage magnitude, as SEC and DUMP use."""
+        """Mean |r - mean(r)| of the group: GRPO's unscaled advantage magnitude (SEC and DUMP use the
+        std-normalised one, per step: `teachloop.agents.baselines.grpo_advantages`)."""
         if not self.rewards:
             return 0.0
         m = sum(self.rewards) / len(self.rewards)

@@ -24,6 +24,7 @@ from teachloop.bench import (
     t_critical,
     write_results,
 )
+from teachloop.bench.config import TEST_SEED0
 from teachloop.environments.arithmetic import ArithmeticEnv
 from teachloop.skills.records import Problem
 from teachloop.training.sft import SFTSettings, sft
@@ -72,6 +73,8 @@ def test_bench_runs_end_to_end_from_the_cli(tmp_path: Path) -> None:
             "8",
             "--curve",
             "8",
+            "--probe",
+            "4",
             "--out",
             str(out),
             "--name",
@@ -81,16 +84,23 @@ def test_bench_runs_end_to_end_from_the_cli(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output + repr(res.exception)
     data = json.loads((out / "t.json").read_text())
     runs = data["runs"]
-    assert sorted((r["strategy"], r["seed"]) for r in runs) == [("random", 0), ("random", 1), ("teacher", 0), ("teacher", 1)]
+    s0 = TEST_SEED0  # a recorded (test-split) comparison uses the test seed namespace
+    assert sorted((r["strategy"], r["seed"]) for r in runs) == [("random", s0), ("random", s0 + 1), ("teacher", s0), ("teacher", s0 + 1)]
+    assert data["config"]["split"] == "test" and data["config"]["headline"] == ["add.1digit", "add.2digit", "sub.1digit"]
     for r in runs:
-        assert r["rollouts"] == 64  # the same budget for every strategy: 4 steps × 4 prompts × 4 completions
-        assert [p["rollouts"] for p in r["curve"]] == [32, 64]  # a curve point every round (2 steps)
+        assert r["generations"] <= 64  # the same budget of student generations for every strategy
         assert set(r["heldout"]) == {"add.1digit", "add.2digit", "sub.1digit"}
         assert set(r["ood"]) == {"add.1digit", "add.2digit", "sub.1digit"}
-    teacher = [r for r in runs if r["strategy"] == "teacher"]
-    assert all(r["diagnostic_generations"] > 0 and r["wall"]["diagnostic_eval"] > 0 for r in teacher)
+    for r in (r for r in runs if r["strategy"] == "random"):
+        assert r["rollouts"] == r["generations"] == 64  # 4 steps × 4 prompts × 4 completions
+        assert [p["rollouts"] for p in r["curve"]] == [32, 64]  # a curve point every round (2 steps)
+    for r in (r for r in runs if r["strategy"] == "teacher"):
+        # a 12-generation probe (4 per skill) before each decision: 12 + 32 fits, a second round does not
+        assert (r["rollouts"], r["diagnostic_generations"], r["generations"]) == (32, 12, 44)
+        assert [(p["rollouts"], p["generations"]) for p in r["curve"]] == [(32, 44)]
+        assert r["wall"]["diagnostic_eval"] > 0
     md = (out / "t.md").read_text()
-    assert "| random |" in md and "| teacher |" in md and "rollouts to random's final" in md
+    assert "| random |" in md and "| teacher |" in md and "generations to target" in md and "pre-registered" in md
     assert "training reward: exact match, a wrong answer 0.5 × its share of digits" in md  # what was optimised
     assert data["meta"]["machine"]["cpus"] and data["meta"]["versions"]["trl"]
     assert (out / "t.png").stat().st_size > 1000

@@ -1,7 +1,7 @@
 """Curriculum strategies: each one's selection logic on synthetic rollout statistics.
 
 No student is trained here: attempts are built by hand with the pass rates a test needs, so each
-strategy's rule (SEC's TD(0) step, DUMP's exploration bonus, the variance preference, the
+strategy's rule (SEC's per-step update, DUMP's exploration bonus, the variance preference, the
 threshold level changes, the fixed easy-to-hard schedule) is checked exactly and fast.
 """
 
@@ -116,19 +116,21 @@ def test_random_is_uniform_over_skills_and_levels(ctx: StrategyContext) -> None:
 def test_sec_q_moves_toward_the_observed_abs_advantage_at_its_learning_rate(ctx: StrategyContext) -> None:
     sec = SECStrategy(lr=0.3, temperature=0.1)
     batch = sec.next_batch(ctx, 60, random.Random(0))
-    # pass rate 0.5 of 8 rollouts: mean |r - mean| = 0.5; pass rate 1: 0.
+    # one GRPO step (no steps recorded); pass rate 0.5 of 8 rollouts: |advantage| = 0.5 / std, the
+    # unbiased std being sqrt(2/7); pass rate 1: 0. Every arm, drawn or not, moves.
+    r_half = 0.5 / math.sqrt(2 / 7)
     sec.observe(attempts_for(batch, lambda p: 0.5 if p.skill_id == "add.2digit" else 1.0))
-    for arm in arms_of(batch):
-        expected = 0.3 * (0.5 if arm[0] == "add.2digit" else 0.0)
-        assert sec.q[arm] == pytest.approx(expected)
-    # A second identical observation: Q <- Q + lr (r - Q).
+    for arm in ctx.arms():
+        expected = 0.3 * (r_half if arm[0] == "add.2digit" and arm in arms_of(batch) else 0.0)
+        assert sec.q[arm] == pytest.approx(expected, rel=1e-5)
+    # A second identical observation: Q <- (1 - lr) Q + lr r.
     q1 = dict(sec.q)
     sec._remember(batch)
     sec.observe(attempts_for(batch, lambda p: 0.5 if p.skill_id == "add.2digit" else 1.0))
     for arm, q in q1.items():
-        r = 0.5 if arm[0] == "add.2digit" else 0.0
-        assert sec.q[arm] == pytest.approx(q + 0.3 * (r - q))
-    # Arms not trained keep their Q; sampling follows softmax(Q / tau): add.2digit now dominates.
+        r = r_half if arm[0] == "add.2digit" and arm in arms_of(batch) else 0.0
+        assert sec.q[arm] == pytest.approx((1 - 0.3) * q + 0.3 * r, rel=1e-5)
+    # Sampling follows softmax(Q / tau): add.2digit now dominates.
     nxt = sec.next_batch(ctx, 400, random.Random(1))
     share = sum(p.skill_id == "add.2digit" for p in nxt) / len(nxt)
     assert share > 0.6
@@ -163,13 +165,13 @@ def test_dump_score_is_window_mean_plus_ucb_bonus(ctx: StrategyContext) -> None:
     dump.history[a] = __import__("collections").deque([0.1, 0.2, 0.3, 0.4], maxlen=4)
     dump.counts = {a: 9, ("sub.1digit", 1): 11}
     score = dump.scores([a])[0]
-    assert score == pytest.approx(0.25 + math.sqrt(2 * math.log(20) / 10))
-    # The window keeps only the last `window` observations.
+    assert score == pytest.approx(0.25 + math.sqrt(2 * math.log(20 + 1) / 10))  # N and n_j count rollouts
+    # The window keeps only the last `window` per-rollout |advantage| values.
     problems = ctx.env.generate("add.2digit", 1, 3, random.Random(0))
     dump._remember(problems)
     dump.observe(attempts_for(problems, lambda p: 0.0))
-    assert list(dump.history[a]) == [0.4, 0.0, 0.0, 0.0]
-    assert dump.counts[a] == 12
+    assert list(dump.history[a]) == [0.0, 0.0, 0.0, 0.0]
+    assert dump.counts[a] == 9 + 3 * 8
 
 
 # ------------------------------------------------------------------------------------------ variance
@@ -208,19 +210,24 @@ def test_variance_replays_the_highest_variance_problems(ctx: StrategyContext) ->
 
 
 def test_threshold_levels_up_and_down_at_its_thresholds(ctx: StrategyContext) -> None:
-    th = ThresholdStrategy(up=0.7, down=0.3, window=64, min_rollouts=8)
+    th = ThresholdStrategy(up=0.7, down=0.3, window_steps=1)
+    step_of = {"add.1digit": 1, "add.2digit": 2, "sub.1digit": 3}  # one skill per GRPO step
+
+    def observe(batch: list[Problem], rate: dict[str, float]) -> None:
+        attempts = attempts_for(batch, lambda p: rate[p.skill_id])
+        th.observe([a.model_copy(update={"steps": [step_of[a.skill_id]] * len(a.rewards)}) for a in attempts])
 
     def round_with(rate: dict[str, float]) -> list[Problem]:
-        batch = th.next_batch(ctx, 60, random.Random(len(th.scores)))
-        th.observe(attempts_for(batch, lambda p: rate[p.skill_id]))
+        batch = th.next_batch(ctx, 60, random.Random(sum(th.level.values())))
+        observe(batch, rate)
         return batch
 
     batch = th.next_batch(ctx, 60, random.Random(0))
     assert {p.difficulty for p in batch} == {1}  # every skill starts at its lowest level
-    th.observe(attempts_for(batch, lambda p: {"add.1digit": 0.75, "add.2digit": 0.5, "sub.1digit": 0.25}[p.skill_id]))
-    assert th.level == {"add.1digit": 2, "add.2digit": 1, "sub.1digit": 1}  # up at >= 0.7; 0.25 at the floor stays
+    observe(batch, {"add.1digit": 0.75, "add.2digit": 0.5, "sub.1digit": 0.25})
+    assert th.level == {"add.1digit": 2, "add.2digit": 1, "sub.1digit": 1}  # up above 0.7; 0.25 at the floor stays
     batch = round_with({"add.1digit": 0.25, "add.2digit": 0.625, "sub.1digit": 0.0})
-    assert th.level["add.1digit"] == 1  # down at <= 0.3
+    assert th.level["add.1digit"] == 1  # down below 0.3
     assert th.level["add.2digit"] == 1  # 0.625: between the thresholds, stays
     assert {(p.skill_id, p.difficulty) for p in batch if p.skill_id == "add.1digit"} == {("add.1digit", 2)}
     for _ in range(4):

@@ -75,6 +75,7 @@ class RolloutRecorder:
             )
             attempt.completions.extend(group.completions)
             attempt.rewards.extend(group.rewards)
+            attempt.steps.extend([group.step] * len(group.rewards))
         return list(merged.values())
 
     def stats(self) -> dict[str, float]:

@@ -8,7 +8,7 @@ from typing import Any, Optional
 import typer
 
 from teachloop.agents.strategies import STRATEGIES, check_strategy_name
-from teachloop.bench.config import TINY_TARGETED, BenchConfig
+from teachloop.bench.config import TEST_SEED0, BenchConfig
 from teachloop.bench.render import markdown, merge_results, rerender, write_results
 
 
@@ -38,8 +38,13 @@ def bench_command(
         "procedural", help="Teacher models for the 'teacher' strategy, comma-separated; several are compared side by side."
     ),
     skills: Optional[str] = typer.Option(None, help="Comma-separated skills in play (default: the tiny student's add/sub skills)."),
-    targeted: Optional[str] = typer.Option(
-        None, help="Comma-separated skills the headline numbers average (default: the tiny student's frontier skills)."
+    subset: Optional[str] = typer.Option(
+        None, help="Comma-separated skills reported next to the headline (which always averages every skill in play)."
+    ),
+    subset_reason: str = typer.Option("", help="Why the subset is reported (required with --subset)."),
+    split: str = typer.Option("test", help="Eval split: dev (tuning; seeds below 100000) | test (recorded; seeds from 100000)."),
+    probe_for: str = typer.Option(
+        "own", help="Diagnostic probe for: own (the strategies that read it) | all (every strategy the same); charged to the budget."
     ),
     steps_per_round: int = typer.Option(20, help="GRPO steps between curriculum decisions."),
     eval_every: int = typer.Option(1, help="Rounds between curve evaluations."),
@@ -60,7 +65,7 @@ def bench_command(
         0.30, help="Tiny student: stop the SFT warm start when the targeted skills' mean calibration accuracy reaches this."
     ),
     jobs: int = typer.Option(1, help="Runs in parallel (worker processes, one torch thread each)."),
-    seed0: int = typer.Option(0, help="First seed."),
+    seed0: Optional[int] = typer.Option(None, help="First seed (default: 0 for dev, 100000 for test)."),
     out: Path = typer.Option(Path("benchmarks/results"), help="Directory for the Markdown, JSON and plot."),
     name: Optional[str] = typer.Option(None, help="Base name of the result files (default bench-ENV-STUDENT-DATE)."),
     from_json: Optional[Path] = typer.Option(
@@ -91,7 +96,11 @@ def bench_command(
         "strategies": _csv(strategies),
         "teachers": _csv(teachers) or ["procedural"],
         "seeds": seeds,
-        "seed0": seed0,
+        "seed0": seed0 if seed0 is not None else (TEST_SEED0 if split == "test" else 0),
+        "split": split,
+        "probe_for": probe_for,
+        "subset": _csv(subset or ""),
+        "subset_reason": subset_reason,
         "budget": budget,
         "student": student,
         "steps_per_round": steps_per_round,
@@ -116,10 +125,6 @@ def bench_command(
     ).model_dump()
     if skills:
         cfg_data["skills"] = _csv(skills)
-    if targeted:
-        cfg_data["targeted"] = _csv(targeted)
-    elif skills:
-        cfg_data["targeted"] = [s for s in TINY_TARGETED if s in _csv(skills)] or _csv(skills)
     tiny = base.tiny.model_copy(update={"skills": cfg_data.get("skills", base.skills), "stop_accuracy": sft_stop_accuracy})
     if sft_steps is not None:
         tiny = tiny.model_copy(update={"sft": tiny.sft.model_copy(update={"steps": sft_steps}), "stop_accuracy": None})
@@ -140,6 +145,10 @@ def bench_command(
         field = ".".join(str(x) for x in err["loc"])
         flag = _FLAGS.get(field, field.rsplit(".", 1)[-1]).replace("_", "-")
         raise ConfigError(f"--{flag}: {err['msg'].removeprefix('Value error, ')}") from None
+    try:
+        cfg.check_seeds()
+    except ValueError as e:
+        raise ConfigError(f"--{e}") from None
     from teachloop.bench.run import run_bench
 
     result = run_bench(cfg, log=lambda m: console.print(m, highlight=False))

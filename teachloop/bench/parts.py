@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from teachloop.bench.config import BenchConfig, Log
+from teachloop.bench.config import TINY_TARGETED, BenchConfig, Log
 from teachloop.environments.base import Environment
 from teachloop.skills.graph import SkillGraph
 from teachloop.skills.records import Problem
@@ -34,10 +34,19 @@ class TaskView:
 
 def bench_env(cfg: BenchConfig) -> Environment:
     """A fresh environment whose eval sets have the benchmark's sizes (a version of its own, so its
-    eval sets are drawn and cached apart from the default ones)."""
+    eval sets are drawn and cached apart from the default ones), in the bench's split: 'dev' is
+    that version's held-out and OOD sets, 'test' the same sizes drawn from a seed namespace of
+    their own (`BaseEnvironment.use_eval_namespace`); training never draws the split's problems."""
+    from teachloop.config import ConfigError
     from teachloop.environments import get_environment
 
-    return get_environment(cfg.env, heldout_per_skill=cfg.heldout_per_skill, ood_per_skill=cfg.ood_per_skill)
+    env = get_environment(cfg.env, heldout_per_skill=cfg.heldout_per_skill, ood_per_skill=cfg.ood_per_skill)
+    if cfg.split == "test":
+        use = getattr(env, "use_eval_namespace", None)
+        if use is None:
+            raise ConfigError(f"--split test: environment {cfg.env} has no test eval split (it is not a BaseEnvironment)")
+        use("test")
+    return env
 
 
 def bench_graph(env: Environment, skills: Sequence[str]) -> SkillGraph:
@@ -85,7 +94,8 @@ def resolve_student(cfg: BenchConfig, env: Environment, log: Log) -> tuple[str, 
 
         tiny = cfg.tiny if cfg.tiny.skills else cfg.tiny.model_copy(update={"skills": list(cfg.skills)})
         if not tiny.stop_skills:
-            tiny = tiny.model_copy(update={"stop_skills": [s for s in cfg.targeted if s in tiny.skills]})
+            # the warm start's stop rule reads the frontier skills (a warm-start setting, not the headline)
+            tiny = tiny.model_copy(update={"stop_skills": [s for s in TINY_TARGETED if s in tiny.skills] or list(tiny.skills)})
         path, meta = warm_tiny_student(env, tiny, cfg.cache_dir, log=log)
         return str(path), True, meta
     if spec == "tiny-raw" or spec.startswith("tiny-raw:"):

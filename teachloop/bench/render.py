@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from teachloop.bench.config import BenchConfig, BenchResult
+from teachloop.bench.config import TINY_TARGETED, BenchConfig, BenchResult
 from teachloop.bench.stats import summarize
 
 
@@ -55,41 +55,72 @@ def _setup_line(cfg: BenchConfig, meta: dict[str, Any]) -> str:
     return line
 
 
+def _headline_line(cfg: BenchConfig, sm: dict[str, Any]) -> str:
+    tg = ", ".join(sm["targeted"])
+    line = f"Headline (pre-registered, fixed before the run: every skill in play): {tg}."
+    if sm.get("subset"):
+        line += f" Subset reported next to it: {', '.join(sm['subset'])} ({sm.get('subset_reason', '')})."
+    return line
+
+
 def markdown(result: BenchResult) -> str:
     cfg, sm, meta = result.config, result.summary, result.meta
-    tg = ", ".join(sm["targeted"])
+    if cfg.legacy:
+        from teachloop.bench.legacy import legacy_markdown
+
+        return legacy_markdown(result)
+    seeds = f"{cfg.seed0}..{cfg.seed0 + cfg.seeds - 1}"
+    subset = bool(sm.get("subset"))
     lines = [
         f"# Curriculum benchmark: {cfg.env}, student `{cfg.student}`",
         "",
-        f"{meta.get('date', '')} · {cfg.seeds} seed{'s' if cfg.seeds != 1 else ''} ({cfg.seed0}..{cfg.seed0 + cfg.seeds - 1}) · budget "
-        f"{cfg.total_steps * cfg.rollouts_per_step} student rollouts per run ({cfg.total_steps} GRPO steps × "
-        f"{cfg.grpo.prompts_per_step} prompts × {cfg.grpo.num_generations} completions, lr {cfg.grpo.resolved_learning_rate():g}, "
-        f"T {cfg.grpo.temperature:g}) · a curriculum decision every {cfg.steps_per_round} steps · eval: "
+        f"{meta.get('date', '')} · split **{sm.get('split', cfg.split)}** · {cfg.seeds} seed{'s' if cfg.seeds != 1 else ''} "
+        f"({seeds}) · budget {cfg.budget} student generations per run (GRPO rollouts of "
+        f"{cfg.grpo.prompts_per_step} prompts × {cfg.grpo.num_generations} completions per step, lr "
+        f"{cfg.grpo.resolved_learning_rate():g}, T {cfg.grpo.temperature:g}, plus the probe generations a strategy reads; "
+        f"probe for: {sm.get('probe_for', cfg.probe_for)}) · a curriculum decision every {cfg.steps_per_round} steps · eval: "
         f"{cfg.heldout_per_skill} held-out + {cfg.ood_per_skill} OOD problems per skill",
         "",
         _setup_line(cfg, meta),
         "",
-        f"Targeted skills (headline numbers average them): {tg}. Start: held-out {_pct(sm['start_heldout'])} %, "
-        f"OOD {_pct(sm['start_ood'])} %. Accuracy in %, mean ± 95 % CI over seeds; Δ paired against random.",
+        _headline_line(cfg, sm),
         "",
-        "| strategy | held-out | Δ vs random | OOD | Δ OOD vs random | all skills held-out | rollouts to random's final (× random's) | reached | wall s/run: train / curriculum / diagnostic eval (curriculum share) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"Start: held-out {_pct(sm['start_heldout'])} %, OOD {_pct(sm['start_ood'])} %. Accuracy in %, mean ± 95 % CI "
+        f"over seeds; Δ paired against random. Target: random's final accuracy, mean over seeds of each seed's last 3 "
+        f"curve points ({_pct(sm.get('reach_target', float('nan')))} %); a run that never reaches it counts at the "
+        "budget (censored).",
+        "",
+        "| strategy | held-out | Δ vs random | OOD | Δ OOD vs random |"
+        + (" subset held-out | Δ subset |" if subset else "")
+        + " generations to target (× random's) | reached | training rollouts | student generations |"
+        " wall s/run: train / curriculum / diagnostic eval |",
+        "|---|---|---|---|---|" + ("---|---|" if subset else "") + "---|---|---|---|---|",
     ]
+    nan = (float("nan"), float("nan"))
     for name, row in sm["strategies"].items():
         w = row["wall"]
-        ratio = "1.00" if name == "random" else _ratio(row)
-        lines.append(
-            f"| {name} | {_pm(row['heldout'])} | {_pm(row.get('delta_heldout', (float('nan'), float('nan'))), True)} | "
-            f"{_pm(row['ood'])} | {_pm(row.get('delta_ood', (float('nan'), float('nan'))), True)} | {_pm(row['heldout_all'])} | "
-            f"{ratio} | {row['reached'][0]}/{row['reached'][1]} | "
-            f"{w.get('train', 0):.0f} / {w.get('curriculum', 0):.1f} / {w.get('diagnostic_eval', 0):.1f} "
-            f"({_pct(row.get('curriculum_share', float('nan')))} %) |"
-        )
+        cells = [
+            name,
+            _pm(row["heldout"]),
+            _pm(row.get("delta_heldout", nan), True),
+            _pm(row["ood"]),
+            _pm(row.get("delta_ood", nan), True),
+        ]
+        if subset:
+            cells += [_pm(row.get("subset_heldout", nan)), _pm(row.get("delta_subset", nan), True)]
+        cells += [
+            _reach(row),
+            f"{row['reached'][0]}/{row['reached'][1]}",
+            f"{row.get('rollouts', float('nan')):.0f}",
+            f"{row.get('generations', float('nan')):.0f}",
+            f"{w.get('train', 0):.0f} / {w.get('curriculum', 0):.1f} / {w.get('diagnostic_eval', 0):.1f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     rnd = sm["strategies"].get("random")
     if rnd:
         lines += [
             "",
-            f"**random's gain on the targeted skills**: held-out {_pm(rnd['gain'], True)} points, "
+            f"**random's gain on the headline skills**: held-out {_pm(rnd['gain'], True)} points, "
             f"OOD {_pm(rnd['ood_gain'], True)} points (final − start).",
         ]
     lines += ["", "## Per skill (final held-out / OOD, mean over seeds, %)", ""]
@@ -122,11 +153,12 @@ def markdown(result: BenchResult) -> str:
     return "\n".join(lines)
 
 
-def _ratio(row: dict[str, Any]) -> str:
-    m, h = row["reach_ratio"]
+def _reach(row: dict[str, Any]) -> str:
+    m, h = row.get("reach", (float("nan"), float("nan")))
     if m is None or math.isnan(m):
-        return "never"
-    return f"{m:.2f}" + ("" if math.isnan(h) else f" ± {h:.2f}") + f" (median {row['reach_median']:.2f})"
+        return "–"
+    ratio = row.get("reach_ratio", float("nan"))
+    return f"{m:.0f}" + ("" if math.isnan(h) else f" ± {h:.0f}") + ("" if math.isnan(ratio) else f" ({ratio:.2f})")
 
 
 def plot(result: BenchResult, path: Path) -> Path | None:
@@ -153,8 +185,8 @@ def plot(result: BenchResult, path: Path) -> Path | None:
                 alpha=0.12,
             )
     cfg = result.config
-    ax.set_xlabel("student rollouts")
-    ax.set_ylabel("held-out accuracy, targeted skills (%)")
+    ax.set_xlabel("student generations (rollouts + charged probe)")
+    ax.set_ylabel("held-out accuracy, headline skills (%)")
     ax.set_title(f"{cfg.env}: student {cfg.student}, {cfg.seeds} seeds (mean, 95% CI)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -190,8 +222,13 @@ def load_result(path: Path) -> BenchResult:
     except (OSError, ValueError) as e:
         raise ConfigError(f"{path}: not a readable results JSON ({e})") from None
     # Results written before these settings existed ran without them; the defaults would misreport them.
-    data.get("config", {}).setdefault("partial_credit", 0.0)
-    data.get("config", {}).get("tiny", {}).setdefault("stop_accuracy", None)
+    config = data.get("config", {})
+    config.setdefault("partial_credit", 0.0)
+    config.get("tiny", {}).setdefault("stop_accuracy", None)
+    if "headline" not in config:  # before the pre-registered headline: its own (post-hoc) targeted skills, dev split
+        config.setdefault("targeted", list(TINY_TARGETED))
+        config.setdefault("split", "dev")
+        config.setdefault("probe_for", "own")
     return BenchResult.model_validate(data)
 
 

@@ -37,7 +37,7 @@ def _subset_accuracy(attempts: Sequence[Attempt], keep: set[str]) -> dict[str, f
     return {s: k / n for s, (n, k) in c.items() if n}
 
 
-def episode_config(cfg: BenchConfig, strategy: str, teacher: str | None, seed: int, student_ref: str) -> Any:
+def episode_config(cfg: BenchConfig, strategy: str, teacher: str | None, seed: int, student_ref: str, rounds: int) -> Any:
     """The run config of one bench episode: the bench's GRPO settings (seed `seed` × 7919 for
     every round), its eval sizes, a probe split feeding mastery, the teacher model to compare."""
     from teachloop.config import EvalConfig, RunConfig, TeacherSettings
@@ -46,7 +46,7 @@ def episode_config(cfg: BenchConfig, strategy: str, teacher: str | None, seed: i
     return RunConfig(
         env=cfg.env,
         student=student_ref,
-        rounds=len(cfg.round_steps()),
+        rounds=rounds,
         seed=seed,
         curriculum=strategy,
         cache_dir=cfg.cache_dir,
@@ -64,9 +64,21 @@ def episode_config(cfg: BenchConfig, strategy: str, teacher: str | None, seed: i
 
 class RunStats:
     """The bench's hook on one episode: counts where the rollouts went, takes a curve point on the
-    held-out subset every `eval_every` rounds, and the final held-out and OOD evaluation."""
+    held-out subset every `eval_every` rounds, and the final held-out and OOD evaluation.
 
-    def __init__(self, cfg: BenchConfig, name: str, seed: int, sets: tuple[list[Problem], list[Problem], list[Problem]], probes: int):
+    Budget accounting: every greedy probe generation that precedes a decision (the probe before
+    round 1 and after each round but the last) is charged like a rollout; the probe after the last
+    round, which no decision reads, is not. Curve points carry both counts."""
+
+    def __init__(
+        self,
+        cfg: BenchConfig,
+        name: str,
+        seed: int,
+        sets: tuple[list[Problem], list[Problem], list[Problem]],
+        probes: int,
+        schedule: list[int],
+    ):
         self.cfg = cfg
         self.heldout, self.curve_set, self.ood = sets
         self.result = RunResult(strategy=name, seed=seed)
@@ -75,11 +87,15 @@ class RunStats:
         self.per_level: dict[str, int] = defaultdict(int)
         self.passes, self.rollouts, self.groups, self.zero_groups = 0, 0, 0, 0
         self.probes = probes
-        self.diag = probes  # the probe before the first round
+        self.schedule = schedule
+
+    def generations(self, rounds: int, steps: int) -> int:
+        """Student generations after `rounds` rounds of `steps` GRPO steps in all."""
+        return steps * self.cfg.rollouts_per_step + rounds * self.probes
 
     def on_round(self, ep: Any, out: Any) -> None:
         cfg = self.cfg
-        want = cfg.round_steps()[out.round - 1] * cfg.grpo.prompts_per_step
+        want = self.schedule[out.round - 1] * cfg.grpo.prompts_per_step
         if len(out.batch) != want:
             raise RuntimeError(f"strategy {self.result.strategy} returned {len(out.batch)} problems, not {want}")
         for p in out.batch:
@@ -96,25 +112,36 @@ class RunStats:
         self.wall["train"] += w.get("train", 0.0)
         self.wall["train_trl"] += stats.get("seconds_per_step", 0.0) * stats.get("steps", 0.0)
         if self.probes:
-            self.diag += self.probes
             self.wall["diagnostic_eval"] += w.get("evaluate", 0.0)
         if out.round % cfg.eval_every == 0 and not out.last:
             t0 = time.perf_counter()
             evals, _, _ = ep.evaluate(0, {"heldout": self.curve_set})
             self.result.curve.append(
-                CurvePoint(rollouts=out.steps_done * cfg.rollouts_per_step, steps=out.steps_done, accuracy=_accuracy(evals))
+                CurvePoint(
+                    rollouts=out.steps_done * cfg.rollouts_per_step,
+                    generations=self.generations(out.round, out.steps_done),
+                    steps=out.steps_done,
+                    accuracy=_accuracy(evals),
+                )
             )
             self.wall["measure_eval"] += time.perf_counter() - t0
 
     def finish(self, ep: Any) -> RunResult:
         """The final evaluation (full held-out set, its curve subset, OOD) and the run's record."""
         cfg, result = self.cfg, self.result
-        steps = cfg.total_steps
+        steps, rounds = sum(self.schedule), len(self.schedule)
         t0 = time.perf_counter()
         evals, attempts, _ = ep.evaluate(0, {"heldout": self.heldout})
         result.heldout = _accuracy(evals)
         curve_ids = {p.id for p in self.curve_set}
-        result.curve.append(CurvePoint(rollouts=steps * cfg.rollouts_per_step, steps=steps, accuracy=_subset_accuracy(attempts, curve_ids)))
+        result.curve.append(
+            CurvePoint(
+                rollouts=steps * cfg.rollouts_per_step,
+                generations=self.generations(rounds, steps),
+                steps=steps,
+                accuracy=_subset_accuracy(attempts, curve_ids),
+            )
+        )
         if self.ood:
             result.ood = _accuracy(ep.evaluate(0, {"ood": self.ood})[0])
         self.wall["measure_eval"] += time.perf_counter() - t0
@@ -124,7 +151,8 @@ class RunStats:
         result.problems_per_level = dict(sorted(self.per_level.items()))
         result.train_pass_rate = self.passes / self.rollouts if self.rollouts else 0.0
         result.zero_variance_groups = self.zero_groups / self.groups if self.groups else 0.0
-        result.diagnostic_generations = self.diag
+        result.diagnostic_generations = rounds * self.probes
+        result.generations = result.rollouts + result.diagnostic_generations
         result.strategy_state = _strategy_summary(ep.strategy)
         return result
 
@@ -143,8 +171,9 @@ def run_one(cfg: BenchConfig, strategy_name: str, seed: int, student_ref: str, t
     graph = bench_graph(env, cfg.skills)
     heldout, curve_set, ood = eval_sets(env, cfg)
     base, teacher = split_strategy(strategy_name, cfg.teachers)
-    probes = probe_set(env, graph, cfg) if STRATEGIES[base].needs_eval else []
-    stats = RunStats(cfg, strategy_name, seed, (heldout, curve_set, ood), len(probes))
+    probes = probe_set(env, graph, cfg) if STRATEGIES[base].needs_eval or cfg.probe_for == "all" else []
+    schedule = cfg.schedule(len(probes))
+    stats = RunStats(cfg, strategy_name, seed, (heldout, curve_set, ood), len(probes), schedule)
     options = EpisodeOptions(
         env=env,
         graph=graph,
@@ -153,14 +182,14 @@ def run_one(cfg: BenchConfig, strategy_name: str, seed: int, student_ref: str, t
         load_student=lambda source: load_bench_student(source, cfg),
         diagnostic={"probe": probes} if probes else {},
         protected=heldout + ood,
-        schedule=[(k, k * cfg.grpo.prompts_per_step) for k in cfg.round_steps()],
+        schedule=[(k, k * cfg.grpo.prompts_per_step) for k in schedule],
         rng_seed=f"bench/{strategy_name}/{seed}",
         exact_batches=True,
         teacher_checkpoints=False,
         on_round=stats.on_round,
     )
     with tempfile.TemporaryDirectory(prefix="teachloop-bench-") as tmp:
-        run_cfg = episode_config(cfg, base, teacher, seed, student_ref)
+        run_cfg = episode_config(cfg, base, teacher, seed, student_ref, len(schedule))
         ep = Episode(run_cfg, RunDir(Path(tmp) / "run"), Console(quiet=True), options)
         ep.run()
         return stats.finish(ep)
@@ -200,6 +229,7 @@ def _start_eval(
 def run_bench(cfg: BenchConfig, log: Log = print) -> BenchResult:
     import torch
 
+    cfg.check_seeds()
     torch.set_num_threads(cfg.threads)
     t_start = time.perf_counter()
     env = bench_env(cfg)
@@ -223,8 +253,8 @@ def run_bench(cfg: BenchConfig, log: Log = print) -> BenchResult:
     jobs = [(name, seed) for seed in seeds for name in names]
     runs: list[RunResult] = []
     log(
-        f"{len(jobs)} runs: {len(names)} strategies × {len(seeds)} seeds, {cfg.total_steps} GRPO steps "
-        f"({cfg.total_steps * cfg.rollouts_per_step} rollouts) each, {cfg.jobs} at a time"
+        f"{len(jobs)} runs: {len(names)} strategies × {len(seeds)} seeds ({cfg.split} split), {cfg.budget} student "
+        f"generations each (probe for: {cfg.probe_for}), {cfg.jobs} at a time"
     )
     if cfg.jobs <= 1:
         for i, (name, seed) in enumerate(jobs, 1):
@@ -251,9 +281,10 @@ def run_bench(cfg: BenchConfig, log: Log = print) -> BenchResult:
 
 
 def _headline(run: RunResult, cfg: BenchConfig) -> str:
-    h = _mean([run.heldout.get(s, 0.0) for s in cfg.targeted])
-    o = _mean([run.ood.get(s, 0.0) for s in cfg.targeted]) if run.ood else float("nan")
-    return f"held-out {h:.1%}, OOD {o:.1%} (targeted)"
+    skills = cfg.headline or cfg.skills
+    h = _mean([run.heldout.get(s, 0.0) for s in skills])
+    o = _mean([run.ood.get(s, 0.0) for s in skills]) if run.ood else float("nan")
+    return f"{cfg.split} held-out {h:.1%}, OOD {o:.1%} (headline: {len(skills)} skills)"
 
 
 def _meta(cfg: BenchConfig, warm: dict[str, Any], n_params: int, seconds: float) -> dict[str, Any]:

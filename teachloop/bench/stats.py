@@ -1,5 +1,6 @@
-"""Bench statistics: paired differences against random, t-based 95 % intervals, rollouts to
-random's final accuracy, shares of the rollout budget."""
+"""Bench statistics: paired differences against random on the pre-registered headline (every
+skill in play), t-based 95 % intervals, generations to random's smoothed final accuracy (censored
+at the budget, never dropped), shares of the rollout budget."""
 
 from __future__ import annotations
 
@@ -86,53 +87,87 @@ def rollouts_to_reach(curve: Sequence[tuple[int, float]], target: float) -> floa
     return None
 
 
+def _x(point: CurvePoint) -> int:
+    """A curve point's position: student generations charged (rollouts before they were recorded)."""
+    return point.generations if point.generations is not None else point.rollouts
+
+
+def reach_target(curves: Sequence[Sequence[tuple[int, float]]], smooth: int = 3) -> float:
+    """Random's mean final accuracy over seeds, each seed's final smoothed over its last `smooth`
+    curve points (one curve point has a standard error of a few points)."""
+    return _mean([_mean([y for _, y in c[-smooth:]]) for c in curves if c])
+
+
+def reach(curve: Sequence[tuple[int, float]], target: float, budget: int) -> tuple[float, bool]:
+    """(generations to reach `target`, reached?): a curve that never reaches it is censored at the
+    budget (the value is then a lower bound), never dropped."""
+    got = rollouts_to_reach(curve, target)
+    return (got, True) if got is not None else (float(budget), False)
+
+
 def summarize(result: BenchResult) -> dict[str, Any]:
+    """The comparison's statistics; a legacy result (recorded before the pre-registered headline)
+    gets its recorded ones (`teachloop.bench.legacy`)."""
     cfg = result.config
-    tg = [s for s in cfg.targeted if s in cfg.skills]
+    if cfg.legacy:
+        from teachloop.bench.legacy import legacy_summarize
+
+        return legacy_summarize(result)
+    tg = [s for s in (cfg.headline or cfg.skills) if s in cfg.skills]
     by: dict[str, dict[int, RunResult]] = defaultdict(dict)
     for r in result.runs:
         by[r.strategy][r.seed] = r
     start_curve = _mean([result.start_curve.get(s, 0.0) for s in tg])
 
     def curve(run: RunResult) -> list[tuple[int, float]]:
-        return [(0, start_curve)] + [(p.rollouts, curve_metric(p, tg)) for p in run.curve]
+        return [(0, start_curve)] + [(_x(p), curve_metric(p, tg)) for p in run.curve]
+
+    def avg(acc: dict[str, float], skills: Sequence[str]) -> float:
+        return _mean([acc.get(k, 0.0) for k in skills])
 
     base = by.get("random", {})
-    start_h = _mean([result.start.get("heldout", {}).get(s, 0.0) for s in tg])
-    start_o = _mean([result.start.get("ood", {}).get(s, 0.0) for s in tg])
-    out: dict[str, Any] = {"targeted": tg, "start_heldout": start_h, "start_ood": start_o, "strategies": {}}
+    start_h = avg(result.start.get("heldout", {}), tg)
+    start_o = avg(result.start.get("ood", {}), tg)
+    target = reach_target([curve(base[s]) for s in sorted(base)]) if base else float("nan")
+    budget = cfg.budget if not cfg.legacy else cfg.total_steps * cfg.rollouts_per_step
+    out: dict[str, Any] = {
+        "headline": tg,
+        "targeted": tg,  # the key earlier renderers read
+        "legacy": cfg.legacy,
+        "subset": list(cfg.subset),
+        "subset_reason": cfg.subset_reason,
+        "split": cfg.split,
+        "probe_for": cfg.probe_for,
+        "start_heldout": start_h,
+        "start_ood": start_o,
+        "reach_target": target,
+        "strategies": {},
+    }
     for name, runs in by.items():
         seeds = sorted(runs)
-        h = [_mean([runs[s].heldout.get(k, 0.0) for k in tg]) for s in seeds]
-        o = [_mean([runs[s].ood.get(k, 0.0) for k in tg]) for s in seeds]
-        allh = [_mean(list(runs[s].heldout.values())) for s in seeds]
+        h = [avg(runs[s].heldout, tg) for s in seeds]
+        o = [avg(runs[s].ood, tg) for s in seeds]
         row: dict[str, Any] = {
             "seeds": seeds,
             "heldout": mean_ci(h),
             "ood": mean_ci(o),
-            "heldout_all": mean_ci(allh),
+            "heldout_all": mean_ci([_mean(list(runs[s].heldout.values())) for s in seeds]),
             "gain": mean_ci([x - start_h for x in h]),
             "ood_gain": mean_ci([x - start_o for x in o]),
+            "rollouts": _mean([runs[s].rollouts for s in seeds]),
+            "generations": _mean([runs[s].generations or runs[s].rollouts + runs[s].diagnostic_generations for s in seeds]),
         }
         paired = [s for s in seeds if s in base]
+        if cfg.subset:
+            row["subset_heldout"] = mean_ci([avg(runs[s].heldout, cfg.subset) for s in seeds])
         if base and name != "random":
-            row["delta_heldout"] = mean_ci(
-                [_mean([runs[s].heldout.get(k, 0.0) for k in tg]) - _mean([base[s].heldout.get(k, 0.0) for k in tg]) for s in paired]
-            )
-            row["delta_ood"] = mean_ci(
-                [_mean([runs[s].ood.get(k, 0.0) for k in tg]) - _mean([base[s].ood.get(k, 0.0) for k in tg]) for s in paired]
-            )
-        ratios, reached = [], 0
-        for s in paired:
-            target = curve(base[s])[-1][1]
-            own = rollouts_to_reach(curve(base[s]), target)
-            got = rollouts_to_reach(curve(runs[s]), target)
-            if got is not None and own:
-                reached += 1
-                ratios.append(got / own)
-        row["reach_ratio"] = mean_ci(ratios) if ratios else (float("nan"), float("nan"))
-        row["reach_median"] = statistics.median(ratios) if ratios else float("nan")
-        row["reached"] = [reached, len(paired)]
+            row["delta_heldout"] = mean_ci([avg(runs[s].heldout, tg) - avg(base[s].heldout, tg) for s in paired])
+            row["delta_ood"] = mean_ci([avg(runs[s].ood, tg) - avg(base[s].ood, tg) for s in paired])
+            if cfg.subset:
+                row["delta_subset"] = mean_ci([avg(runs[s].heldout, cfg.subset) - avg(base[s].heldout, cfg.subset) for s in paired])
+        reached = [reach(curve(runs[s]), target, budget) for s in seeds] if base else []
+        row["reach"] = mean_ci([x for x, _ in reached]) if reached else (float("nan"), float("nan"))
+        row["reached"] = [sum(ok for _, ok in reached), len(reached)]
         wall: dict[str, float] = defaultdict(float)
         for s in seeds:
             for k, v in runs[s].wall.items():
@@ -152,6 +187,10 @@ def summarize(result: BenchResult) -> dict[str, Any]:
         row["train_pass_rate"] = _mean([runs[s].train_pass_rate for s in seeds])
         row["curve"] = _mean_curve([curve(runs[s]) for s in seeds])
         out["strategies"][name] = row
+    rnd = out["strategies"].get("random")
+    for row in out["strategies"].values():
+        m, r = row["reach"][0], (rnd["reach"][0] if rnd else float("nan"))
+        row["reach_ratio"] = m / r if r and not math.isnan(r) and not math.isnan(m) else float("nan")
     return out
 
 
