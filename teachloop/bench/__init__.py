@@ -1,8 +1,9 @@
-"""`teachloop bench`: curriculum strategies side by side, on equal student rollout budgets.
+"""`teachloop bench`: curriculum strategies side by side, on equal budgets of student generations.
 
 Every (strategy, seed) run is one teaching episode — the loop `teachloop run` uses — started from
-the same student, trained on the same number of student rollouts (GRPO steps × prompts per step ×
-generations) and scored on the same fixed eval sets:
+the same student, given the same budget of student generations (GRPO rollouts plus the greedy
+probe generations a strategy reads before its decisions) and scored on the same fixed eval sets
+of one split (dev: tuned on; test: a seed namespace of its own, never tuned on):
 
     for each round (K GRPO steps):                         (teachloop.episode.Episode.run)
         batch   = strategy.propose(context, K × prompts_per_step, rng)   # curriculum
@@ -14,13 +15,15 @@ generations) and scored on the same fixed eval sets:
 
 Held-out and OOD problems are never trained on (the environment's `generate` excludes them) and
 no strategy sees them: the teacher's weakness report reads its own probe set, drawn fresh from
-the generators, whose cost (greedy generations, seconds) is reported with the teacher's.
+the generators, charged to its budget (`probe_for='all'` gives every strategy the same probe).
 
-Statistics: per seed the strategy's score minus random's (paired: same seed, same GRPO sampling
-seed, same start), mean ± t-based 95 % interval over seeds. "Rollouts to random's final" is the
-first point (linear interpolation on the accuracy-vs-rollouts curve, targeted skills) at which a
-run reaches the final curve accuracy of random with the same seed, over the rollouts random itself
-needed to reach it; runs that never reach it are counted apart.
+Statistics: on the pre-registered headline (every skill in play), per seed the strategy's score
+minus random's (paired: same seed, same GRPO sampling seed, same start), mean ± t-based 95 %
+interval over seeds. "Generations to target": the first point (linear interpolation on the
+accuracy-vs-generations curve) at which a run reaches random's final accuracy, averaged over
+seeds and smoothed over each seed's last 3 curve points; a run that never does counts at the
+budget (censored) and the table says "reached k/n". Results recorded before these rules render
+as recorded (`legacy`).
 
 The default benchmark uses the tiny char-level student (`teachloop.training.tiny_bench`), shown
 each expression least-significant digit first, warmed up by SFT to a measured calibration

@@ -62,7 +62,8 @@ def bench_command(
     curve: int = typer.Option(150, help="Held-out problems per skill at each curve point."),
     sft_steps: Optional[int] = typer.Option(None, help="Tiny student: a fixed number of SFT warm-start steps instead of the stop rule."),
     sft_stop_accuracy: float = typer.Option(
-        0.30, help="Tiny student: stop the SFT warm start when the targeted skills' mean calibration accuracy reaches this."
+        0.30,
+        help="Tiny student: stop the SFT warm start when the frontier skills' (add/sub 1-digit, mixed) mean calibration accuracy reaches this.",
     ),
     jobs: int = typer.Option(1, help="Runs in parallel (worker processes, one torch thread each)."),
     seed0: Optional[int] = typer.Option(None, help="First seed (default: 0 for dev, 100000 for test)."),
