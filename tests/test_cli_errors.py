@@ -172,6 +172,11 @@ CASES: dict[str, Callable] = {
     "bench-merge-missing": _bench("--merge", "nosuch1.json,nosuch2.json", needles=("nosuch1.json",)),
     "bench-sft-stop": _bench("--sft-stop-accuracy", "1.5", needles=("--sft-stop-accuracy",)),
     "bench-partial-credit": _bench("--partial-credit", "1", needles=("--partial-credit",)),
+    "bench-split": _bench("--split", "train", needles=("--split",)),
+    "bench-probe-for": _bench("--probe-for", "some", needles=("--probe-for",)),
+    "bench-test-seeds": _bench("--split", "test", "--seed0", "0", needles=("--seed0", "100000")),
+    "bench-dev-seeds": _bench("--split", "dev", "--seed0", "99999", "--seeds", "2", needles=("--seed0", "below 100000")),
+    "bench-subset-reason": _bench("--subset", "add.1digit", needles=("--subset-reason", "why")),
     "resume-config-changed": _with_run(
         lambda run: (run / "c.yaml").write_text("teacher:\n  max_retries: 5\n"),
         "--config",

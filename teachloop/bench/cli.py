@@ -143,9 +143,12 @@ def bench_command(
         cfg = BenchConfig.model_validate(cfg_data)
     except ValidationError as e:  # one line naming the flag, e.g. "--budget: Input should be greater than 0"
         err = e.errors()[0]
+        msg = err["msg"].removeprefix("Value error, ")
         field = ".".join(str(x) for x in err["loc"])
+        if not field:  # a check across fields names its field first: "subset_reason: ..."
+            field, _, msg = msg.partition(": ")
         flag = _FLAGS.get(field, field.rsplit(".", 1)[-1]).replace("_", "-")
-        raise ConfigError(f"--{flag}: {err['msg'].removeprefix('Value error, ')}") from None
+        raise ConfigError(f"--{flag}: {msg}") from None
     try:
         cfg.check_seeds()
     except ValueError as e:
