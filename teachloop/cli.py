@@ -55,6 +55,10 @@ def run(
     run_dir: Optional[Path] = typer.Option(None, help="Where everything is written (default runs/ENV-TIMESTAMP)."),
     seed: Optional[int] = typer.Option(None, help="Seed for teacher, training and sampling."),
     config: Optional[Path] = typer.Option(None, "--config", help="YAML config file; flags override its fields."),
+    vllm: Optional[str] = typer.Option(
+        None,
+        help="Rollouts with vLLM (CUDA): colocate (in each training process) or server (a `trl vllm-serve` at grpo.vllm_server_base_url).",
+    ),
 ) -> None:
     """Run a closed-loop teaching episode: evaluate, diagnose, teach, verify, train — each round."""
     model = teacher
@@ -67,9 +71,14 @@ def run(
     overrides = {"env": env, "student": student, "rounds": rounds, "profile": profile, "seed": seed, "curriculum": curriculum}
     if model is not None:
         overrides["teacher"] = {"model": model}
+    if vllm:
+        overrides["grpo"] = {"vllm": vllm}
     cfg = build_config(config, overrides)
+    _check_vllm(cfg)
     rd = RunDir(run_dir or Path("runs") / f"{cfg.env}-{datetime.now():%Y%m%d-%H%M%S}")
     if rd.is_run() and rd.config.exists():
+        with rd.writer_lock():  # a process working on it: the error names its pid
+            pass
         raise UserError(
             f"run dir {q(rd.root)} already holds a run; continue it with `teachloop resume {q(rd.root)}` or pick another --run-dir"
         )
@@ -77,12 +86,25 @@ def run(
         raise UserError(f"run dir {q(rd.root)} exists and is not a teachloop run; pick another --run-dir")
     _preflight(cfg, rd)
     created = [p for p in (rd.root, *rd.root.parents) if not p.exists()]
-    try:
-        _run_episode(cfg, rd, fresh=True)
-    except (Exception, KeyboardInterrupt) as e:  # not a kill: that leaves the run dir as it was
-        if not isinstance(e, typer.Exit) or e.exit_code != 130:
-            _forget_failed_start(rd, created)
-        raise
+    rd.create()
+    with rd.writer_lock():  # one writer per run dir; a second run/resume/bench exits 2 naming the pid
+        if rd.config.exists():  # another `run` started it between the check above and the lock
+            raise UserError(f"run dir {q(rd.root)} already holds a run; continue it with `teachloop resume {q(rd.root)}`")
+        try:
+            _run_episode(cfg, rd, fresh=True)
+        except (Exception, KeyboardInterrupt) as e:  # not a kill: that leaves the run dir as it was
+            if not isinstance(e, typer.Exit) or e.exit_code != 130:
+                _forget_failed_start(rd, created)
+            raise
+
+
+def _check_vllm(cfg) -> None:
+    """vLLM rollouts that cannot work here fail now, in one line, before any model loads."""
+    from teachloop.training.grpo import vllm_problem
+
+    problem = vllm_problem(cfg.grpo)
+    if problem:
+        raise UserError(problem)
 
 
 def _preflight(cfg, rd: RunDir) -> None:
@@ -154,12 +176,17 @@ def resume(
     ),
 ) -> None:
     """Continue an interrupted episode from its last committed round (and mid-round teaching)."""
+    rd = RunDir(run_dir)
+    rd.require()
+    with rd.writer_lock():  # one writer per run dir; a second run/resume/bench exits 2 naming the pid
+        _resume_locked(rd, rounds, config, force, restart_student)
+
+
+def _resume_locked(rd: RunDir, rounds: Optional[int], config: Optional[Path], force: bool, restart_student: bool) -> None:
     from teachloop.config import ConfigError, dump_config
     from teachloop.episode import Episode
     from teachloop.rundir import write_atomic
 
-    rd = RunDir(run_dir)
-    rd.require()
     if not rd.config.exists():
         raise UserError(f"{q(rd.config)} is missing; this run cannot be resumed")
     stored = build_config(rd.config)
@@ -171,6 +198,7 @@ def resume(
     changed = [c for c in _diff(stored.model_dump(mode="json"), wanted.model_dump(mode="json")) if c != "rounds"]
     if changed and not force:
         raise UserError(f"config changed since the run started ({', '.join(changed)}); pass --force to resume with it")
+    _check_vllm(wanted)
     from teachloop.preflight import check_resumable
 
     check_resumable(rd, check_student=not restart_student)

@@ -118,7 +118,7 @@ def _one_line(e: ValidationError, source: str) -> str:
     err = e.errors()[0]
     loc = ".".join(str(x) for x in err["loc"]) or "config"
     if source == "option":  # name the flag the user typed
-        source, loc = "", "--" + {"teacher.model": "teacher"}.get(loc, loc)
+        source, loc = "", "--" + {"teacher.model": "teacher", "grpo.vllm": "vllm"}.get(loc, loc)
         return f"{loc}: {err['msg'].removeprefix('Value error, ')}"
     msg = err["msg"].removeprefix("Value error, ")
     more = f" (+{len(e.errors()) - 1} more)" if len(e.errors()) > 1 else ""

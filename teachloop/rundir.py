@@ -3,10 +3,12 @@ the step in flight (JSONL appends are single fsynced writes; JSON files are repl
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -17,6 +19,7 @@ from teachloop.skills.files import write_atomic
 M = TypeVar("M", bound=BaseModel)
 
 MARKER = ".teachloop"
+LOCK = ".lock"
 
 
 class RunDirError(ValueError):
@@ -96,6 +99,7 @@ class RunDir:
     student_dir = property(lambda self: self.root / "student")
     state_db = property(lambda self: self.root / "state.sqlite")
     marker = property(lambda self: self.root / MARKER)
+    lock_file = property(lambda self: self.root / LOCK)
 
     def skill_graph(self, round: int) -> Path:
         return self.skill_graph_dir / f"round_{round}.json"
@@ -141,3 +145,42 @@ class RunDir:
             raise RunDirError(f"run dir {self.root} does not exist")
         if not self.is_run():
             raise RunDirError(f"{self.root} is not a teachloop run dir (no {MARKER})")
+
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Hold the run dir's one-writer lock while the block runs (see `hold_lock`)."""
+        with hold_lock(self.lock_file, what=f"run dir {self.root}"):
+            yield
+
+
+def process_rank() -> int:
+    """This process's global rank under `torchrun` / `accelerate launch` (RANK), 0 otherwise."""
+    try:
+        return int(os.environ.get("RANK", "0"))
+    except ValueError:
+        return 0
+
+
+@contextmanager
+def hold_lock(path: Path, *, what: str) -> Iterator[None]:
+    """An exclusive `flock` on `path` for the block; a second holder fails at once with a
+    `RunDirError` naming the pid that holds it. The lock is the kernel's, not the file: it dies
+    with its process, so a run killed with -9 never blocks the next one. The pid written into the
+    file is only for that message. Under multi-process launch only rank 0 takes it (other ranks
+    never write the run dir)."""
+    if process_rank() != 0:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode("ascii", errors="replace").strip() or "unknown"
+            raise RunDirError(f"{what} is in use by another teachloop process (pid {holder}); wait for it to finish or stop it") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        yield
+    finally:
+        os.close(fd)  # closing the only descriptor releases the flock

@@ -86,13 +86,14 @@ class GRPOSettings(Record):
         description="Split each step's prompts_per_step × num_generations rollouts into this many micro-batches "
         "(memory only; the step still sees every rollout). Must divide prompts_per_step × num_generations.",
     )
-    use_vllm: bool = Field(default=False, description="Generate rollouts with vLLM (GPU only; `pip install teachloop[vllm]`).")
-    vllm_mode: Literal["colocate", "server"] = Field(
-        default="colocate",
-        description="'colocate': vLLM in this process, sharing the GPU. 'server': a separate `trl vllm-serve` process.",
+    vllm: Literal["colocate", "server"] | None = Field(
+        default=None,
+        description="Generate rollouts with vLLM (CUDA only; `pip install 'teachloop[vllm]'`), mapped to TRL's "
+        "`use_vllm`/`vllm_mode`. 'colocate': vLLM inside every training process, sharing its GPU. 'server': a separate "
+        "`trl vllm-serve` process on its own GPU(s) at `vllm_server_base_url` (README 'Scaling out'). None: transformers' generate.",
     )
-    vllm_server_base_url: str | None = Field(
-        default=None, description="Base URL of the `trl vllm-serve` server in server mode (None: http://localhost:8000)."
+    vllm_server_base_url: str = Field(
+        default="http://localhost:8000", description="Base URL of the `trl vllm-serve` server when vllm = 'server'."
     )
     vllm_gpu_memory_utilization: float = Field(default=0.3, gt=0, le=1, description="GPU memory fraction vLLM may take in colocate mode.")
     use_lora: bool = Field(
@@ -107,6 +108,18 @@ class GRPOSettings(Record):
         description="Let TRL/transformers print their logs, warnings and progress bars. Off: the caller reports "
         "progress through `on_progress`; metrics land in `TrainOutcome.stats` either way.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_vllm_fields(cls, data: Any) -> Any:
+        """Configs written before `vllm` replaced `use_vllm` + `vllm_mode` still load (and resume)."""
+        if isinstance(data, dict) and ("use_vllm" in data or "vllm_mode" in data):
+            data = dict(data)
+            if data.get("vllm_server_base_url") is None:
+                data.pop("vllm_server_base_url", None)
+            use, mode = data.pop("use_vllm", False), data.pop("vllm_mode", "colocate")
+            data.setdefault("vllm", mode if use else None)
+        return data
 
     @model_validator(mode="after")
     def _check_batch(self) -> GRPOSettings:
@@ -168,12 +181,6 @@ def train_round(
     from transformers import PrinterCallback, ProgressCallback, TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
 
-    if settings.use_vllm:
-        from trl.import_utils import is_vllm_available
-
-        if not is_vllm_available():
-            raise RuntimeError("use_vllm needs vLLM and a CUDA GPU: pip install 'teachloop[vllm]'")
-
     rows = schedule(problems, settings.steps * settings.prompts_per_step, random.Random(f"{settings.seed}:{round}"))
     dataset = Dataset.from_list([{"prompt": to_messages(p), "problem_id": p.id, "skill_id": p.skill_id} for p in rows])
     recorder = RolloutRecorder({p.id: p for p in problems}, reward_fn, settings.num_generations)
@@ -181,11 +188,6 @@ def train_round(
     use_cpu = (not cuda) if settings.use_cpu is None else settings.use_cpu
     bf16 = (not use_cpu and cuda and torch.cuda.is_bf16_supported()) if settings.bf16 is None else settings.bf16
     rollouts = settings.prompts_per_step * settings.num_generations
-    vllm: dict[str, Any] = {}
-    if settings.use_vllm:
-        vllm = {"use_vllm": True, "vllm_mode": settings.vllm_mode, "vllm_gpu_memory_utilization": settings.vllm_gpu_memory_utilization}
-        if settings.vllm_server_base_url:
-            vllm["vllm_server_base_url"] = settings.vllm_server_base_url
     with quiet(not settings.verbose):
         config = GRPOConfig(
             output_dir=str(output_dir),
@@ -215,7 +217,7 @@ def train_round(
             logging_steps=1,
             disable_tqdm=True,
             dataloader_pin_memory=not use_cpu,
-            **vllm,
+            **trl_vllm_args(settings),
         )
     peft_config = None
     if settings.use_lora:
@@ -287,6 +289,54 @@ def train_round(
     return TrainOutcome(attempts=recorder.attempts(round=round), stats=stats, seconds=time.perf_counter() - start)
 
 
+def trl_vllm_args(settings: GRPOSettings) -> dict[str, Any]:
+    """`GRPOSettings.vllm` as TRL 1.16 `GRPOConfig` fields (nothing when vLLM is off)."""
+    if settings.vllm is None:
+        return {}
+    args: dict[str, Any] = {"use_vllm": True, "vllm_mode": settings.vllm}
+    if settings.vllm == "server":
+        args["vllm_server_base_url"] = settings.vllm_server_base_url.rstrip("/")
+    else:
+        args["vllm_gpu_memory_utilization"] = settings.vllm_gpu_memory_utilization
+    return args
+
+
+def vllm_problem(settings: GRPOSettings, timeout_s: float = 3.0) -> str | None:
+    """Why `settings.vllm` cannot run here, as one line for the user, or None. Cheap, so the CLI
+    calls it before any model loads: the vllm package (TRL needs it in both modes: the server mode's
+    weight sync uses its NCCL communicator), then the server's `/health`, then a CUDA GPU."""
+    if settings.vllm is None:
+        return None
+    import importlib.util
+
+    what = f"grpo.vllm={settings.vllm} (--vllm {settings.vllm})"
+    if importlib.util.find_spec("vllm") is None:
+        return f"{what} needs the vllm package on a CUDA machine: pip install 'teachloop[vllm]'"
+    if settings.vllm == "server":
+        import urllib.error
+        import urllib.request
+
+        url = settings.vllm_server_base_url.rstrip("/")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=timeout_s) as response:
+                ok = response.status == 200
+            reason = "" if ok else f"HTTP {response.status}"
+        except urllib.error.HTTPError as e:
+            ok, reason = False, f"HTTP {e.code}"
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            ok, reason = False, str(getattr(e, "reason", e))
+        if not ok:
+            return (
+                f"{what}: no vLLM server answers at {url}/health ({reason}); start one with "
+                "`trl vllm-serve --model STUDENT_DIR` or set grpo.vllm_server_base_url"
+            )
+    import torch
+
+    if not torch.cuda.is_available():
+        return f"{what} needs a CUDA GPU and this machine has none visible; drop --vllm to generate with transformers"
+    return None
+
+
 def _release(trainer: Any, model: Any) -> None:
     """Free what the round's trainer holds without a full `gc.collect()`: the trainer sits in
     reference cycles, so its optimizer state (two fp32 copies of the weights for AdamW) would
@@ -295,6 +345,12 @@ def _release(trainer: Any, model: Any) -> None:
     collection also lets the caching allocator hand the memory back, so it stays there."""
     import torch
 
+    generation = getattr(trainer, "vllm_generation", None)  # vLLM is rebuilt with every round's trainer
+    if generation is not None:
+        client = getattr(generation, "vllm_client", None)
+        if client is not None:
+            client.close_communicator()  # server mode: the next round's trainer opens its own
+        vars(generation).pop("llm", None)  # colocate mode: drop this round's engine before the next is built
     optimizer = getattr(trainer, "optimizer", None)
     inner = getattr(optimizer, "optimizer", optimizer)
     if inner is not None and hasattr(inner, "state"):
