@@ -4,13 +4,27 @@ cannot run them (no vllm package, no server, no CUDA) fails in one line before a
 from __future__ import annotations
 
 import http.server
+import os
 import socket
+import subprocess
+import sys
 import threading
 
 import pytest
 
 from teachloop.training.grpo import GRPOSettings, trl_vllm_args, vllm_problem
-from tests.test_cli_errors import assert_one_line_error, run_cli
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    e = os.environ | {"COLUMNS": "200", "NO_COLOR": "1"} | (env or {})
+    return subprocess.run([sys.executable, "-m", "teachloop", *args], capture_output=True, text=True, env=e, timeout=600)
+
+
+def assert_one_line_error(p: subprocess.CompletedProcess, *needles: str) -> None:
+    lines = [ln for ln in p.stderr.strip().splitlines() if ln.strip()]
+    assert p.returncode == 2 and len(lines) == 1 and "Traceback" not in p.stderr + p.stdout, (p.returncode, p.stderr[-2000:])
+    for n in needles:
+        assert n in lines[0], (n, lines[0])
 
 
 @pytest.fixture
