@@ -20,12 +20,14 @@ def discover_request(
         if a.skill_id != skill.id or a.problem_id not in problems:
             continue
         (passed if is_correct(a.pass_rate) else failed).append(problems[a.problem_id].spec)
+    # Sorted, so that ties between features break the same way in every process (a set's order
+    # follows the per-process string hash seed, and a resumed run must discover what the first did).
     fc: Counter[str] = Counter()
     sc: Counter[str] = Counter()
     for s in failed:
-        fc.update(env.features(s))
+        fc.update(sorted(env.features(s)))
     for s in passed:
-        sc.update(env.features(s))
+        sc.update(sorted(env.features(s)))
     return DiscoverRequest(
         skill=skill,
         round=round,
