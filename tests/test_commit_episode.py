@@ -114,11 +114,6 @@ def test_kill_9_inside_round_2_then_resume(tiny_run: Path, tmp_path: Path, capsy
 
     assert find_committed(run / "student", 2) == run / "student"  # the swap the kill interrupted is done
     assert _records(run, "rounds.jsonl")[:1] == _records(tiny_run, "rounds.jsonl")[:1]
-    if _records(run, "rounds.jsonl") != _records(tiny_run, "rounds.jsonl"):
-        # Known, outside the commit protocol: round 2 redone in a *fresh process* discovers another
-        # sub-skill (add.1digit.large_operand instead of add.1digit.carry), so its records differ;
-        # the same resume inside one process (test above) is identical. Remove once fixed.
-        pytest.xfail("resume in a fresh process re-discovers a different sub-skill")
     assert_same_run(run, tiny_run)
 
 
