@@ -50,7 +50,7 @@ def test_registry_builds_the_environment_and_names_the_choices():
     env = get_environment("arithmetic")
     assert isinstance(env, Environment)
     assert env.name == "arithmetic" and env.version == "arithmetic-v1"
-    with pytest.raises(ValueError, match=r"unknown environment 'nope' \(choose from: arithmetic\)"):
+    with pytest.raises(ValueError, match=r"unknown environment 'nope' \(choose from: arithmetic, .*teachloop envs"):
         get_environment("nope")
 
 
