@@ -120,9 +120,10 @@ def _preflight(cfg, rd: RunDir) -> None:
 
 
 def _forget_failed_start(rd: RunDir, created: list[Path]) -> None:
-    """A start that failed before its first round was committed is not a run: remove what it
-    wrote, so the corrected command can use the same --run-dir."""
-    if not rd.is_run() or rd.rounds.exists() and rd.rounds.stat().st_size > 0:
+    """A start that failed before its initial evaluation was committed is not a run: remove what
+    it wrote, so the corrected command can use the same --run-dir. Once round 0 is committed the
+    run is resumable (a full disk, a teacher gone mid-round) and stays, as its message says."""
+    if not rd.is_run() or rd.skill_graph(0).exists() or rd.rounds.exists() and rd.rounds.stat().st_size > 0:
         return
     if rd.root in created:
         shutil.rmtree(created[-1] if created else rd.root, ignore_errors=True)

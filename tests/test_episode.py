@@ -89,8 +89,9 @@ def test_two_round_episode_end_to_end(tmp_path):
     # Resuming a finished run says so and exits 0; a changed config is refused, naming the field.
     p = cli("resume", str(run))
     assert p.returncode == 0 and "already finished" in p.stdout
-    p = cli("resume", str(run), "--rounds", "3")
-    assert p.returncode == 2 and "rounds" in p.stderr and "--force" in p.stderr
+    # --rounds may extend a run, never shrink it.
+    p = cli("resume", str(run), "--rounds", "1")
+    assert p.returncode == 2 and "--rounds 1" in p.stderr and "shrink" in p.stderr
     # Starting a new run over it is refused (it would mix two runs).
     p = cli("run", "--student", "tiny", "--profile", "smoke", "--run-dir", str(run))
     assert p.returncode == 2 and "resume" in p.stderr
