@@ -149,11 +149,25 @@ def legacy_markdown(result: BenchResult) -> str:
         "## Setup",
         "",
         "```json",
-        json.dumps({"config": cfg.model_dump(mode="json", exclude=_NEW_FIELDS), "meta": meta}, indent=1, default=str)[:6000],
+        json.dumps({"config": _legacy_config(cfg), "meta": meta}, indent=1, default=str)[:6000],
         "```",
         "",
     ]
     return "\n".join(lines)
+
+
+def _legacy_config(cfg: Any) -> dict[str, Any]:
+    """The config as such results recorded it: without the newer bench fields, and with the GRPO
+    settings' vLLM switch in its old shape (`use_vllm` + `vllm_mode`, before `vllm` replaced them)."""
+    out = cfg.model_dump(mode="json", exclude=_NEW_FIELDS)
+    grpo = {}
+    for k, v in out["grpo"].items():
+        if k == "vllm":
+            grpo |= {"use_vllm": v is not None, "vllm_mode": v or "colocate", "vllm_server_base_url": None}
+        elif k != "vllm_server_base_url":
+            grpo[k] = v
+    out["grpo"] = grpo
+    return out
 
 
 def _ratio(row: dict[str, Any]) -> str:
