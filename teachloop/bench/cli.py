@@ -6,10 +6,21 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+from rich.markup import escape
 
 from teachloop.agents.strategies import STRATEGIES, check_strategy_name
-from teachloop.bench.config import TEST_SEED0, BenchConfig
-from teachloop.bench.render import markdown, merge_results, rerender, write_results
+from teachloop.bench.config import TEST_SEED0, BenchConfig, BenchResult
+from teachloop.bench.render import (
+    choose_name,
+    load_result,
+    markdown,
+    merge_results,
+    missing_runs,
+    rerender,
+    result_paths,
+    write_results,
+)
+from teachloop.errors import err, q
 
 
 def _csv(text: str) -> list[str]:
@@ -29,6 +40,7 @@ _FLAGS = {
 
 
 def bench_command(
+    ctx: typer.Context,
     env: str = typer.Option("arithmetic", help="Task environment."),
     strategies: str = typer.Option(",".join(STRATEGIES), help="Comma-separated strategies: " + ", ".join(STRATEGIES) + "."),
     seeds: int = typer.Option(4, help="Seeds per strategy (paired across strategies)."),
@@ -68,7 +80,9 @@ def bench_command(
     jobs: int = typer.Option(1, help="Runs in parallel (worker processes, one torch thread each)."),
     seed0: Optional[int] = typer.Option(None, help="First seed (default: 0 for dev, 100000 for test)."),
     out: Path = typer.Option(Path("benchmarks/results"), help="Directory for the Markdown, JSON and plot."),
-    name: Optional[str] = typer.Option(None, help="Base name of the result files (default bench-ENV-STUDENT-DATE)."),
+    name: Optional[str] = typer.Option(
+        None, help="Base name of the result files (default bench-ENV-STUDENT-DATE-TIME; an existing result is never overwritten)."
+    ),
     from_json: Optional[Path] = typer.Option(
         None, "--from-json", help="Re-render the Markdown and plot of an earlier results JSON next to it (no training)."
     ),
@@ -76,22 +90,65 @@ def bench_command(
         None,
         help="Comma-separated results JSONs of one benchmark over disjoint seeds: write them as one result to --out/--name (no training).",
     ),
+    resume: Optional[Path] = typer.Option(
+        None,
+        "--resume",
+        help="Complete a partial results JSON (a bench interrupted or crashed): run only its missing runs, with its settings.",
+    ),
 ) -> None:
     """Compare curriculum strategies on equal student rollout budgets: accuracy, OOD, rollouts to
     random's final accuracy, wall time; writes Markdown + JSON + a plot."""
     from rich.console import Console
 
+    from teachloop.config import ConfigError
+    from teachloop.preflight import check_writable
+
+    def check_writable_dir(path: Path, what: str) -> None:
+        check_writable(path, what, is_dir=True)
+
     console = Console()
+    explicit = _explicit(ctx)
+
+    def note(text: str) -> None:
+        err.print(f"[yellow]note:[/yellow] {escape(text)}")
+
+    modes = [f for f in ("from_json", "merge", "resume") if f in explicit]
+    if len(modes) > 1:
+        raise ConfigError(f"--{_flag(modes[0])} and --{_flag(modes[1])} exclude each other; give one")
     if from_json is not None:
+        _refuse_unused(explicit - {"from_json"}, "--from-json re-renders a recorded result next to it")
         paths = rerender(from_json)
         console.print("wrote " + ", ".join(str(p) for p in paths.values()))
         return
     if merge is not None:
+        _refuse_unused(explicit - {"merge", "out", "name"}, "--merge joins recorded results")
+        check_writable_dir(out, "--out")
         result = merge_results([Path(p) for p in _csv(merge)])
-        paths = write_results(result, out, name)
+        base, taken = choose_name(out, name, result.config)
+        if taken:
+            note(taken)
+        paths = write_results(result, out, base)
         console.print(markdown(result).split("## Per skill")[0])
         console.print("wrote " + ", ".join(str(p) for p in paths.values()))
         return
+    prior = None
+    if resume is not None:
+        if explicit & {"out", "name"}:
+            raise ConfigError(f"--resume completes {q(resume)} in place; drop --{_flag(sorted(explicit & {'out', 'name'})[0])}")
+        prior = load_result(resume)
+        if prior.config.legacy:
+            raise ConfigError(f"--resume: {q(resume)} was recorded before the pre-registered headline; it cannot be extended")
+        check_writable_dir(resume.parent, "--resume")
+    else:
+        check_writable_dir(out, "--out")
+    if "strategies" in explicit and not _csv(strategies):
+        raise ConfigError("--strategies: empty; name at least one of " + ", ".join(STRATEGIES))
+    if "teachers" in explicit and not _csv(teachers):
+        raise ConfigError("--teachers: empty; name at least one teacher model (default: procedural)")
+    for flag, items in (("strategies", _csv(strategies)), ("teachers", _csv(teachers)), ("skills", _csv(skills or ""))):
+        dup = sorted({x for x in items if items.count(x) > 1})
+        if dup:
+            raise ConfigError(f"--{flag}: {', '.join(dup)} named twice")
     cfg_data: dict[str, Any] = {
         "env": env,
         "strategies": _csv(strategies),
@@ -114,8 +171,8 @@ def bench_command(
         "eval_max_new_tokens": max_completion_length,
         "partial_credit": partial_credit,
     }
-    base = BenchConfig()
-    cfg_data["grpo"] = base.grpo.model_copy(
+    base_cfg = BenchConfig()
+    cfg_data["grpo"] = base_cfg.grpo.model_copy(
         update={
             "prompts_per_step": prompts_per_step,
             "num_generations": num_generations,
@@ -126,13 +183,11 @@ def bench_command(
     ).model_dump()
     if skills:
         cfg_data["skills"] = _csv(skills)
-    tiny = base.tiny.model_copy(update={"skills": cfg_data.get("skills", base.skills), "stop_accuracy": sft_stop_accuracy})
+    tiny = base_cfg.tiny.model_copy(update={"skills": cfg_data.get("skills", base_cfg.skills), "stop_accuracy": sft_stop_accuracy})
     if sft_steps is not None:
         tiny = tiny.model_copy(update={"sft": tiny.sft.model_copy(update={"steps": sft_steps}), "stop_accuracy": None})
     cfg_data["tiny"] = tiny.model_dump()
     from pydantic import ValidationError
-
-    from teachloop.config import ConfigError
 
     for s in cfg_data["strategies"]:
         try:
@@ -142,20 +197,162 @@ def bench_command(
     try:
         cfg = BenchConfig.model_validate(cfg_data)
     except ValidationError as e:  # one line naming the flag, e.g. "--budget: Input should be greater than 0"
-        err = e.errors()[0]
-        msg = err["msg"].removeprefix("Value error, ")
-        field = ".".join(str(x) for x in err["loc"])
+        err_ = e.errors()[0]
+        msg = err_["msg"].removeprefix("Value error, ")
+        field = ".".join(str(x) for x in err_["loc"])
         if not field:  # a check across fields names its field first: "subset_reason: ..."
             field, _, msg = msg.partition(": ")
-        flag = _FLAGS.get(field, field.rsplit(".", 1)[-1]).replace("_", "-")
-        raise ConfigError(f"--{flag}: {msg}") from None
+        raise ConfigError(f"--{_field_flag(field)}: {msg}") from None
     try:
         cfg.check_seeds()
     except ValueError as e:
         raise ConfigError(f"--{e}") from None
+    if prior is not None:
+        cfg = _resumed_config(prior.config, cfg, explicit, resume)
+    notes = _check_flags(cfg, explicit)
+    if prior is not None:
+        missing = missing_runs(prior)
+        if not missing:
+            console.print(f"{q(resume)} holds all {len(prior.runs)} runs; nothing to resume")
+            return
+        paths = result_paths(resume.parent, resume.stem)
+    else:
+        base, taken = choose_name(out, name, cfg)
+        notes += [taken] if taken else []
+        paths = result_paths(out, base)
+    for text in notes:  # after every refusal: a note is for a bench that runs
+        note(text)
     from teachloop.bench.run import run_bench
+    from teachloop.interrupt import Interrupted
 
-    result = run_bench(cfg, log=lambda m: console.print(m, highlight=False))
-    paths = write_results(result, out, name)
-    console.print(markdown(result).split("## Per skill")[0])
-    console.print("wrote " + ", ".join(str(p) for p in paths.values()))
+    saved: list[BenchResult] = []
+
+    def save(result: BenchResult) -> None:
+        write_results(result, paths["json"].parent, paths["json"].stem)
+        saved[:] = [result]
+
+    def kept() -> str:
+        if not saved:
+            return "nothing was written (no run had started)"
+        res = saved[0]
+        return (
+            f"{len(res.runs)} of {len(cfg.all_runs())} runs are in {q(paths['json'])}; complete it with "
+            f"`teachloop bench --resume {q(paths['json'])}`"
+        )
+
+    try:
+        result = run_bench(cfg, log=lambda m: console.print(m, highlight=False), prior=prior, save=save)
+    except (Interrupted, KeyboardInterrupt):
+        err.print(f"interrupted: {escape(kept())}")
+        raise typer.Exit(130) from None
+    except BaseException:
+        if saved:
+            err.print(f"the bench stopped: {escape(kept())}")
+        raise
+    console.print(markdown(result, paths["json"]).split("## Per skill")[0])
+    console.print("wrote " + ", ".join(str(p) for p in paths.values() if p.exists()))
+
+
+def _explicit(ctx: typer.Context) -> set[str]:
+    """The parameters the user gave (on the command line or through the environment)."""
+    out = set()
+    for p in ctx.command.params:
+        src = ctx.get_parameter_source(p.name) if p.name else None
+        if src is not None and src.name in ("COMMANDLINE", "ENVIRONMENT"):
+            out.add(p.name)
+    return out
+
+
+def _flag(param: str) -> str:
+    return param.replace("_", "-")
+
+
+def _field_flag(field: str) -> str:
+    """The flag of a BenchConfig field (dotted for nested settings)."""
+    return _flag(_FLAGS.get(field, field.rsplit(".", 1)[-1]))
+
+
+def _refuse_unused(given: set[str], what: str) -> None:
+    from teachloop.config import ConfigError
+
+    if given:
+        flags = ", ".join(f"--{_flag(g)}" for g in sorted(given))
+        raise ConfigError(f"{what}; {flags} would be ignored, drop {'it' if len(given) == 1 else 'them'}")
+
+
+def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+# BenchConfig fields that may change when a partial result is completed.
+_RESUME_FREE = {"jobs", "threads", "cache_dir"}
+
+
+def _resumed_config(stored: BenchConfig, given: BenchConfig, explicit: set[str], path: Path) -> BenchConfig:
+    """The stored config of the result being completed; a flag given now that asks for another
+    value is refused (the runs would not be one benchmark). Only --jobs may change."""
+    from teachloop.config import ConfigError
+
+    old = _flat(stored.model_dump(mode="json", exclude=_RESUME_FREE))
+    new = _flat(given.model_dump(mode="json", exclude=_RESUME_FREE))
+    for field in sorted(set(old) | set(new)):
+        flag = _FLAGS.get(field, field.rsplit(".", 1)[-1])
+        if old.get(field) != new.get(field) and flag in explicit:
+            raise ConfigError(
+                f"--resume: {q(path)} was run with --{_flag(flag)} {_show(old.get(field))}, not {_show(new.get(field))}; "
+                "drop the flag to complete it as it was run"
+            )
+    return stored.model_copy(update={"jobs": given.jobs if "jobs" in explicit else stored.jobs})
+
+
+def _show(v: Any) -> str:
+    return ",".join(map(str, v)) if isinstance(v, list) else str(v)
+
+
+def _check_flags(cfg: BenchConfig, explicit: set[str]) -> list[str]:
+    """Flags whose value would silently change or be ignored: refused when the bench cannot do what
+    they ask, else returned as notes to print."""
+    from teachloop.config import ConfigError
+
+    notes = []
+    try:
+        used = cfg.generations_used()
+    except ValueError as e:
+        raise ConfigError(f"--{e}; raise --budget or lower --prompts-per-step/--num-generations/--probe") from None
+    short = {n: u for n, u in used.items() if u < cfg.budget}
+    if short and "budget" in explicit:  # (the default budget is whole steps; a probe's remainder is by design)
+        notes.append(
+            f"--budget {cfg.budget}: runs use only whole GRPO steps of {cfg.rollouts_per_step} rollouts (plus probes): "
+            + ", ".join(f"{n} {u}" for n, u in short.items())
+            + " generations per run"
+        )
+    if cfg.curve_per_skill > cfg.heldout_per_skill:
+        raise ConfigError(
+            f"--curve: {cfg.curve_per_skill} is more than --heldout {cfg.heldout_per_skill} (the curve set is a prefix of the held-out set)"
+        )
+    if "teachers" in explicit and "teacher" not in cfg.strategies:
+        notes.append("--teachers is unused: no 'teacher' strategy in --strategies")
+    if "probe" in explicit and not any(cfg.probe_size(n) for n in cfg.strategy_names()):
+        notes.append("--probe is unused: no strategy reads the diagnostic probe (only 'teacher', or any with --probe-for all)")
+    for flag in ("partial_credit", "sft_steps", "sft_stop_accuracy"):
+        warm_only = flag.startswith("sft")
+        applies = cfg.student == "tiny" if warm_only else cfg.student == "tiny" or cfg.student.startswith("tiny-raw")
+        if flag in explicit and not applies:
+            what = "the tiny student's SFT warm start (--student tiny)" if warm_only else "the tiny student"
+            notes.append(f"--{_flag(flag)} is unused: it applies to {what} only")
+    if "sft_stop_accuracy" in explicit and "sft_steps" in explicit:
+        raise ConfigError("--sft-stop-accuracy: a fixed --sft-steps warm start has no stop rule; give one of the two")
+    if "subset_reason" in explicit and not cfg.subset:
+        notes.append("--subset-reason is unused without --subset")
+    rounds = min(len(cfg.schedule(cfg.probe_size(n))) for n in cfg.strategy_names())
+    if cfg.eval_every >= rounds and rounds > 1:
+        notes.append(f"--eval-every {cfg.eval_every}: a run has {rounds} rounds, so its curve is only the start and the final point")
+    if cfg.jobs > len(cfg.all_runs()):
+        notes.append(f"--jobs {cfg.jobs}: only {len(cfg.all_runs())} runs, so {len(cfg.all_runs())} at a time")
+    return notes

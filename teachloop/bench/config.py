@@ -111,10 +111,10 @@ class BenchConfig(Record):
 
     @field_validator("skills", "subset", "targeted")
     @classmethod
-    def _known_skills(cls, v: list[str], info: ValidationInfo) -> list[str]:
+    def _known_skills(cls, v: list[str] | None, info: ValidationInfo) -> list[str] | None:
         from teachloop.environments import get_environment
 
-        if "env" in info.data:  # else the env itself was refused
+        if v is not None and "env" in info.data:  # (targeted is None in every result but a legacy one)  # else the env itself was refused
             known = {s.id for s in get_environment(info.data["env"]).skill_graph() if s.kind == "skill"}
             bad = [s for s in v if s not in known]
             if bad:
@@ -160,6 +160,29 @@ class BenchConfig(Record):
         if not out:
             raise ValueError(f"budget: {self.budget} generations leave no GRPO step after a {probe}-generation probe")
         return out
+
+    def probe_size(self, name: str) -> int:
+        """Greedy probe generations before each decision of strategy `name` (nominal: the probe set
+        has `probe_per_skill` problems per skill in play)."""
+        from teachloop.agents.strategies import STRATEGIES
+
+        base, _ = split_strategy(name, self.teachers)
+        reads = STRATEGIES[base].needs_eval or self.probe_for == "all"
+        return len(self.skills) * self.probe_per_skill if reads else 0
+
+    def generations_used(self) -> dict[str, int]:
+        """Student generations each strategy's run will charge: whole GRPO steps plus the probes
+        before its decisions. Raises ValueError("budget: ...") when a budget fits no GRPO step."""
+        out = {}
+        for name in self.strategy_names():
+            probe = self.probe_size(name)
+            schedule = self.schedule(probe)
+            out[name] = sum(schedule) * self.rollouts_per_step + len(schedule) * probe
+        return out
+
+    def all_runs(self) -> list[tuple[str, int]]:
+        """Every (strategy, seed) run of the benchmark, in the order they run and are recorded."""
+        return [(name, seed) for seed in range(self.seed0, self.seed0 + self.seeds) for name in self.strategy_names()]
 
     @property
     def rollouts_per_step(self) -> int:

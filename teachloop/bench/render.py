@@ -12,6 +12,8 @@ from typing import Any
 
 from teachloop.bench.config import TINY_TARGETED, BenchConfig, BenchResult
 from teachloop.bench.stats import summarize
+from teachloop.errors import q
+from teachloop.skills.files import write_atomic
 
 
 def _pct(x: float) -> str:
@@ -63,7 +65,27 @@ def _headline_line(cfg: BenchConfig, sm: dict[str, Any]) -> str:
     return line
 
 
-def markdown(result: BenchResult) -> str:
+def missing_runs(result: BenchResult) -> list[tuple[str, int]]:
+    """The (strategy, seed) runs of the benchmark that the result does not hold yet (a bench that
+    was interrupted or crashed; `teachloop bench --resume` runs them)."""
+    if result.config.legacy:  # recorded whole, under strategy names of their own time
+        return []
+    have = {(r.strategy, r.seed) for r in result.runs}
+    return [job for job in result.config.all_runs() if job not in have]
+
+
+def partial_line(result: BenchResult, path: Path | None = None) -> str:
+    """'' for a complete result, else what is missing and how to complete it."""
+    missing = missing_runs(result)
+    if not missing:
+        return ""
+    total = len(result.config.all_runs())
+    shown = ", ".join(f"{n} seed {s}" for n, s in missing[:12]) + (f", … ({len(missing) - 12} more)" if len(missing) > 12 else "")
+    how = f"`teachloop bench --resume {q(path)}`" if path is not None else "`teachloop bench --resume RESULT.json`"
+    return f"**Partial result: {total - len(missing)} of {total} runs finished.** Missing: {shown}. Complete it with {how}."
+
+
+def markdown(result: BenchResult, path: Path | None = None) -> str:
     cfg, sm, meta = result.config, result.summary, result.meta
     if cfg.legacy:
         from teachloop.bench.legacy import legacy_markdown
@@ -71,9 +93,11 @@ def markdown(result: BenchResult) -> str:
         return legacy_markdown(result)
     seeds = f"{cfg.seed0}..{cfg.seed0 + cfg.seeds - 1}"
     subset = bool(sm.get("subset"))
+    partial = partial_line(result, path)
     lines = [
-        f"# Curriculum benchmark: {cfg.env}, student `{cfg.student}`",
+        f"# Curriculum benchmark: {cfg.env}, student `{cfg.student}`" + (" (partial)" if partial else ""),
         "",
+        *([partial, ""] if partial else []),
         f"{meta.get('date', '')} · split **{sm.get('split', cfg.split)}** · {cfg.seeds} seed{'s' if cfg.seeds != 1 else ''} "
         f"({seeds}) · budget {cfg.budget} student generations per run (GRPO rollouts of "
         f"{cfg.grpo.prompts_per_step} prompts × {cfg.grpo.num_generations} completions per step, lr "
@@ -186,31 +210,97 @@ def plot(result: BenchResult, path: Path) -> Path | None:
             )
     cfg = result.config
     ax.set_xlabel("student generations (rollouts + charged probe)")
-    ax.set_ylabel("held-out accuracy, headline skills (%)")
-    ax.set_title(f"{cfg.env}: student {cfg.student}, {cfg.seeds} seeds (mean, 95% CI)")
+    ax.set_ylabel(f"held-out curve set accuracy, headline skills (%)\n(first {curve_set_size(cfg)} problems per skill)", fontsize=9)
+    missing = missing_runs(result)
+    done = f"partial: {len(cfg.all_runs()) - len(missing)}/{len(cfg.all_runs())} runs" if missing else f"{cfg.seeds} seeds"
+    ax.set_title(
+        f"{cfg.env}: student {cfg.student}, {done} (mean, 95% CI)\non the curve set; the table's final numbers use all "
+        f"{cfg.heldout_per_skill} held-out problems per skill",
+        fontsize=9,
+    )
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    if result.summary["strategies"]:  # (a partial result may hold no run yet)
+        ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, format="png")
+    tmp.replace(path)
     plt.close(fig)
     return path
 
 
+def curve_set_size(cfg: BenchConfig) -> int:
+    """Problems per skill at each curve point: a prefix of the held-out set, at most all of it."""
+    return min(cfg.curve_per_skill, cfg.heldout_per_skill)
+
+
+def result_paths(out_dir: Path, name: str) -> dict[str, Path]:
+    return {"json": out_dir / f"{name}.json", "md": out_dir / f"{name}.md", "png": out_dir / f"{name}.png"}
+
+
+def default_name(cfg: BenchConfig) -> str:
+    """bench-ENV-STUDENT-DATE-TIME, to the second."""
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"bench-{cfg.env}-{cfg.student.replace(':', '-').replace('/', '_')}-{stamp}"
+
+
+def choose_name(out_dir: Path, name: str | None, cfg: BenchConfig) -> tuple[str, str | None]:
+    """(the base name the result files get, a note when a default name was taken and another was
+    chosen). An existing result is never overwritten: a --name that is taken is refused."""
+    from teachloop.config import ConfigError
+
+    def taken(n: str) -> Path | None:
+        return next((p for p in result_paths(out_dir, n).values() if p.exists() or p.is_symlink()), None)
+
+    if name is not None:
+        if not name.strip() or "/" in name or name in (".", ".."):
+            raise ConfigError(f"--name: {name!r} is not a file name (give a base name; the directory is --out)")
+        hit = taken(name)
+        if hit is not None:
+            raise ConfigError(f"--name: {q(hit)} exists; pick another --name (or complete a partial result with --resume)")
+        return name, None
+    base = default_name(cfg)
+    if taken(base) is None:
+        return base, None
+    k = 2
+    while taken(f"{base}-{k}") is not None:
+        k += 1
+    return f"{base}-{k}", f"{base}.* exists in {q(out_dir)}; writing {base}-{k}.* instead"
+
+
+def write_json(result: BenchResult, path: Path) -> None:
+    """The results JSON, replaced atomically (a crash leaves the previous version, never a torn one)."""
+    write_atomic(path, json.dumps(result.model_dump(mode="json"), indent=1, default=str))
+
+
 def write_results(result: BenchResult, out_dir: Path, name: str | None = None) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    cfg = result.config
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M")
-    name = name or f"bench-{cfg.env}-{cfg.student.replace(':', '-').replace('/', '_')}-{stamp}"
-    paths = {"json": out_dir / f"{name}.json", "md": out_dir / f"{name}.md", "png": out_dir / f"{name}.png"}
-    paths["json"].write_text(json.dumps(result.model_dump(mode="json"), indent=1, default=str))
+    name = name or default_name(result.config)
+    paths = result_paths(out_dir, name)
+    write_json(result, paths["json"])
     png = plot(result, paths["png"])
-    md = markdown(result)
+    md = markdown(result, paths["json"])
     if png is not None:
         md = md.replace("## Per skill", f"![accuracy vs rollouts]({png.name})\n\n## Per skill", 1)
+        if not result.config.legacy:
+            md = md.replace(
+                f"![accuracy vs rollouts]({png.name})",
+                f"![accuracy vs rollouts]({png.name})\n\nThe plot's points are accuracies on the curve set (the first "
+                f"{curve_set_size(result.config)} held-out problems per skill; the start there: "
+                f"{_pct(_curve_start(result))} %); the table's final numbers use the full held-out set "
+                f"({result.config.heldout_per_skill} per skill).",
+                1,
+            )
     else:
         paths.pop("png")
-    paths["md"].write_text(md)
+    write_atomic(paths["md"], md)
     return paths
+
+
+def _curve_start(result: BenchResult) -> float:
+    tg = [s for s in (result.config.headline or result.config.skills) if s in result.config.skills]
+    vals = [result.start_curve.get(s, 0.0) for s in tg]
+    return sum(vals) / len(vals) if vals else float("nan")
 
 
 def load_result(path: Path) -> BenchResult:
@@ -256,6 +346,12 @@ def merge_results(paths: Sequence[Path]) -> BenchResult:
     seeds: list[int] = []
     own_seeds = [sorted({r.seed for r in res.runs}) for res in results]
     for path, res, own in zip(paths, results, own_seeds, strict=True):
+        missing = missing_runs(res)
+        if missing:
+            raise ConfigError(
+                f"--merge: {q(path)} is partial ({len(missing)} of {len(res.config.all_runs())} runs missing); "
+                f"complete it first with `teachloop bench --resume {q(path)}`"
+            )
         cfg = res.config.model_dump(mode="json", exclude=_MERGE_FREE)
         diff = sorted(k for k in base if cfg.get(k) != base[k])
         if diff:

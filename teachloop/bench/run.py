@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -226,8 +226,18 @@ def _start_eval(
     return out.per_skill, [a.model_copy(update={"problem_id": back[a.problem_id]}) for a in out.attempts]
 
 
-def run_bench(cfg: BenchConfig, log: Log = print) -> BenchResult:
+def run_bench(
+    cfg: BenchConfig,
+    log: Log = print,
+    prior: BenchResult | None = None,
+    save: Callable[[BenchResult], None] | None = None,
+) -> BenchResult:
+    """Evaluate the shared start, run every (strategy, seed) episode not already in `prior` (a
+    partial result being completed) and summarise. `save` gets the result after the start and
+    after each finished run, so an interruption or a crash loses only the runs in flight."""
     import torch
+
+    from teachloop.config import ConfigError
 
     cfg.check_seeds()
     torch.set_num_threads(cfg.threads)
@@ -248,36 +258,101 @@ def run_bench(cfg: BenchConfig, log: Log = print) -> BenchResult:
     n_params = student.num_parameters
     del student
 
+    earlier: list[dict[str, Any]] = []
+    if prior is not None:  # the runs kept must be paired with these: same start, same libraries
+        if prior.start != start or prior.start_curve != start_curve:
+            raise ConfigError("--resume: the result starts from another student (its start accuracy differs from this one's)")
+        now = _meta(cfg, warm, n_params, 0.0)["versions"]
+        if prior.meta.get("versions") != now:
+            diff = sorted(k for k in set(now) | set(prior.meta.get("versions", {})) if now.get(k) != prior.meta["versions"].get(k))
+            raise ConfigError(f"--resume: the result was run with other library versions ({', '.join(diff)})")
+        earlier = list(prior.meta.get("sessions", [])) + [
+            {k: prior.meta.get(k) for k in ("date", "seconds", "git_commit", "command")} | {"runs": len(prior.runs)}
+        ]
+    jobs = cfg.all_runs()
+    order = {j: i for i, j in enumerate(jobs)}
+    runs: list[RunResult] = [r for r in (prior.runs if prior else []) if (r.strategy, r.seed) in order]
+    have = {(r.strategy, r.seed) for r in runs}
+    todo = [j for j in jobs if j not in have]
+    result = BenchResult(config=cfg, start=start, start_curve=start_curve, runs=runs)
+
+    def record(run: RunResult | None = None) -> None:
+        if run is not None:
+            result.runs.append(run)
+            result.runs.sort(key=lambda r: order[(r.strategy, r.seed)])
+        result.meta = _meta(cfg, warm, n_params, time.perf_counter() - t_start + sum(float(e.get("seconds") or 0) for e in earlier))
+        if earlier:
+            result.meta["sessions"] = earlier
+        result.summary = summarize(result)
+        if save is not None:
+            save(result)
+
     names = cfg.strategy_names()
-    seeds = list(range(cfg.seed0, cfg.seed0 + cfg.seeds))
-    jobs = [(name, seed) for seed in seeds for name in names]
-    runs: list[RunResult] = []
     log(
-        f"{len(jobs)} runs: {len(names)} strategies × {len(seeds)} seeds ({cfg.split} split), {cfg.budget} student "
-        f"generations each (probe for: {cfg.probe_for}), {cfg.jobs} at a time"
+        f"{len(jobs)} runs: {len(names)} strateg{'ies' if len(names) != 1 else 'y'} × {len(set(s for _, s in jobs))} seed"
+        f"{'s' if cfg.seeds != 1 else ''} ({cfg.split} split), {cfg.budget} student generations each (probe for: "
+        f"{cfg.probe_for}), {cfg.jobs} at a time" + (f"; {len(have)} already in the result, {len(todo)} to run" if have else "")
     )
+    record()
+    progress = Progress(len(jobs), len(have), log)
     if cfg.jobs <= 1:
-        for i, (name, seed) in enumerate(jobs, 1):
-            t0 = time.perf_counter()
-            runs.append(run_one(cfg, name, seed, ref, tiny_view))
-            log(f"[{i}/{len(jobs)}] {name} seed {seed}: {_headline(runs[-1], cfg)} ({time.perf_counter() - t0:.0f}s)")
+        from teachloop.interrupt import graceful_sigint
+
+        with graceful_sigint():  # the first Ctrl-C stops the run in flight at a safe point
+            for name, seed in todo:
+                t0 = time.perf_counter()
+                run = run_one(cfg, name, seed, ref, tiny_view)
+                record(run)
+                progress.done(run, _headline(run, cfg), time.perf_counter() - t0)
     else:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         payload = cfg.model_dump(mode="json")
-        with ProcessPoolExecutor(max_workers=cfg.jobs, mp_context=mp.get_context("spawn")) as pool:
-            futs = {pool.submit(_run_job, (payload, name, seed, ref, tiny_view)): (name, seed) for name, seed in jobs}
-            for i, fut in enumerate(as_completed(futs), 1):
-                run = RunResult.model_validate(fut.result())
-                runs.append(run)
-                log(f"[{i}/{len(jobs)}] {run.strategy} seed {run.seed}: {_headline(run, cfg)}")
-        order = {j: i for i, j in enumerate(jobs)}
-        runs.sort(key=lambda r: order[(r.strategy, r.seed)])
-    result = BenchResult(config=cfg, start=start, start_curve=start_curve, runs=runs)
-    result.meta = _meta(cfg, warm, n_params, time.perf_counter() - t_start)
-    result.summary = summarize(result)
+        pool = ProcessPoolExecutor(max_workers=cfg.jobs, mp_context=mp.get_context("spawn"))
+        futs = {pool.submit(_run_job, (payload, name, seed, ref, tiny_view)): (name, seed) for name, seed in todo}
+        failed: BaseException | None = None
+        try:
+            for fut in as_completed(futs):
+                try:
+                    run = RunResult.model_validate(fut.result())
+                except Exception as e:  # keep the runs that still finish; report the first failure after
+                    failed = failed or e
+                    for f in futs:
+                        f.cancel()
+                    continue
+                record(run)
+                progress.done(run, _headline(run, cfg))
+        except BaseException:  # Ctrl-C: every finished run is saved; the workers got the signal too
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True, cancel_futures=True)
+        if failed is not None:
+            raise failed
     return result
+
+
+class Progress:
+    """One line per finished run: done k/n, the run's headline, elapsed time and an estimate of the
+    time left (from the pace of the runs finished in this session)."""
+
+    def __init__(self, total: int, done: int, log: Log):
+        self.total, self.done_before, self.k, self.log = total, done, done, log
+        self.t0 = time.perf_counter()
+
+    def done(self, run: RunResult, headline: str, seconds: float | None = None) -> None:
+        self.k += 1
+        elapsed = time.perf_counter() - self.t0
+        left = self.total - self.k
+        eta = elapsed / (self.k - self.done_before) * left
+        took = f" ({seconds:.0f}s)" if seconds is not None else ""
+        tail = f"elapsed {_hms(elapsed)}" + (f", ETA {_hms(eta)}" if left else ", all runs done")
+        self.log(f"[{self.k}/{self.total}] {run.strategy} seed {run.seed}: {headline}{took} · {tail}")
+
+
+def _hms(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else (f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s")
 
 
 def _headline(run: RunResult, cfg: BenchConfig) -> str:
