@@ -209,6 +209,18 @@ class SkillGraph:
         self.skill(skill_id)
         return list(self._leaves[skill_id])
 
+    def trainable_under(self, node_id: str) -> list[str]:
+        """Every trainable skill in a node's subtree, discovered sub-skills included, in
+        prerequisite order: the population "N trainable skills" counts everywhere (the report's
+        summary, a domain's or topic's "k/N mastered"), so the counts never contradict each other."""
+        self.skill(node_id)
+        stack, under = [node_id], set()
+        while stack:
+            cur = stack.pop()
+            under.add(cur)
+            stack.extend(self.children(cur))
+        return [sid for sid in self._trainable if sid in under]
+
     def depth(self) -> dict[str, int]:
         """Prerequisite depth of each trainable skill: 0 without requirements, else 1 + the deepest one."""
         out: dict[str, int] = {}

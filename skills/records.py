@@ -266,7 +266,8 @@ class RoundResult(Record):
         return sum(self.problems_per_skill.values())
 
     def problems_per_action(self) -> dict[str, int]:
-        """Accepted problems per teaching action (`discover` adds skills, not problems)."""
+        """Accepted problems per teaching action. A discovered sub-skill is in `new_skills`; run
+        dirs written before that also counted it here as "discover", which is skipped."""
         return {k: v for k, v in self.accepted_per_action.items() if k != "discover" and v}
 
     def accepted_text(self) -> str:

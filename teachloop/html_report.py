@@ -95,7 +95,7 @@ def _summary(rd: RunDir, last: SkillGraphSnapshot, results: list[RoundResult], c
     secs = sum(r.teacher_cost.seconds for r in results)
     items = [
         f"<b>{len(results)}</b> finished round{'' if len(results) == 1 else 's'}; skill graph snapshots up to round <b>{last.round}</b>",
-        f"<b>{len(rep.states)}</b> trainable skills: "
+        f"<b>{len(rep.states)}</b> trainable skills{_discovered_note(last)}: "
         f"<b>{len(rep.mastered)}</b> mastered, <b>{len(rep.frontier)}</b> on the frontier, "
         f"<b>{len(rep.blocked)}</b> blocked, <b>{len(rep.regressions)}</b> regressed",
         f"<b>{n_acc}</b> problems accepted, <b>{n_rej}</b> rejected; teacher cost {tokens:,} tokens, {secs:.1f} s",
@@ -103,6 +103,13 @@ def _summary(rd: RunDir, last: SkillGraphSnapshot, results: list[RoundResult], c
     cfg = f"<details><summary>config.yaml</summary><pre>{_e(config)}</pre></details>" if config else ""
     lis = "".join(f"<li>{i}</li>" for i in items)
     return f"<header><h1>teachloop report: {_e(rd.root.name)}</h1><ul>{lis}</ul>{cfg}</header>"
+
+
+def _discovered_note(snap: SkillGraphSnapshot) -> str:
+    """" (incl. N discovered sub-skills)" when the count holds any, so it reads against the seed graph."""
+    graph = snap.graph()
+    n = sum(graph.skills[s].provenance == "discovered" for s in snap.report.states if s in graph.skills)
+    return f" (incl. {n} discovered sub-skill{'' if n == 1 else 's'})" if n else ""
 
 
 def _skill_table(graph: SkillGraph, last: SkillGraphSnapshot) -> str:
@@ -122,9 +129,9 @@ def _skill_table(graph: SkillGraph, last: SkillGraphSnapshot) -> str:
             )
             status_html = f'<span class="tag" style="background:{STATUS_COLOR[status]}">{status}</span> {_e(detail)}'
         else:
-            leaves = [x for x in graph.leaves(sid) if x in rep.states]
-            done = sum(rep.states[x].mastered for x in leaves)
-            mastery = '<td colspan="4" class="dim">' + (f"{done}/{len(leaves)} skills mastered" if leaves else "no skills") + "</td>"
+            under = [x for x in graph.trainable_under(sid) if x in rep.states]
+            done = sum(rep.states[x].mastered for x in under)
+            mastery = '<td colspan="4" class="dim">' + (f"{done}/{len(under)} trainable skills mastered" if under else "no skills") + "</td>"
             status_html = ""
         new = ' <span class="tag" style="background:#2da44e">new</span>' if sid in new_skills else ""
         origin = "seed" if s.provenance == "seed" else f"discovered in round {s.added_round}"

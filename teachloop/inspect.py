@@ -178,7 +178,7 @@ class _View:
     def group_label(self, sid: str, pad: int) -> Text:
         """A domain/topic: the mean mastery of its skills and how many are mastered."""
         states = self.rep.states
-        leaves = [s for s in self.graph.leaves(sid) if s in states]
+        leaves = [s for s in self.graph.trainable_under(sid) if s in states]  # the population "N trainable skills" counts
         skill = self.graph.skills[sid]
         head = Text(sid.ljust(pad), style="bold underline" if skill.kind == "domain" else "bold")
         if not leaves:

@@ -33,8 +33,8 @@ def round_result(
             accepted[p.action or "create"] += 1
         for x in proposal.rejected:
             rejected[x.action][x.reason] += 1
-        for _s in proposal.new_skills:
-            accepted["discover"] += 1
+    # A discovered sub-skill is a skill, not an accepted problem: it is recorded in `new_skills`
+    # only (records written before this counted it as accepted_per_action["discover"]).
     return RoundResult(
         round=r,
         eval_before=before,

@@ -66,7 +66,7 @@ def _problem(sid: str, j: int, rnd: int, action: str | None = None, provenance: 
     )
 
 
-def build_run(root: Path) -> Path:
+def build_run(root: Path, discovered: Skill = DISCOVERED) -> Path:
     """Write a recorded run dir with the records and call order the episode uses."""
     rd = RunDir(root)
     rd.create()
@@ -75,7 +75,7 @@ def build_run(root: Path) -> Path:
     tracker = MasteryTracker()
     for rnd in range(ROUNDS + 1):
         if rnd == 2:
-            graph.add_skill(DISCOVERED)
+            graph.add_skill(discovered)
         evals = [SkillEval(skill_id=s, split="heldout", n=10, correct=c) for s, c in ACC[rnd].items()]
         evals.append(SkillEval(skill_id="add.2", split="ood", n=5, correct=0))
         attempts, problems = [], {}
@@ -253,3 +253,42 @@ def test_a_corrupt_snapshot_is_one_line_naming_the_file(tmp_path: Path) -> None:
     with pytest.raises(RunDirError, match=r"round_0\.json: not a valid skill graph snapshot \(") as e:
         inspect_json(rd.root)
     assert "\n" not in str(e.value)
+
+
+def test_one_population_of_trainable_skills_everywhere(tmp_path: Path) -> None:
+    """A sub-skill discovered under a skill is a trainable skill: the report's "N trainable skills"
+    and its domains' "k/N mastered" count the same skills, and so do inspect's header and rows
+    (they said "8 trainable skills" next to "0/7 skills mastered")."""
+    sub = DISCOVERED.model_copy(update={"parent": "add.2", "prerequisites": []})
+    run = build_run(tmp_path / "sub", discovered=sub)
+    snap = SkillGraphSnapshot.load(RunDir(run).skill_graph(2))
+    n = len(snap.report.states)
+    assert n == len(snap.graph().trainable()) == len(SEED_SKILLS) - 4 + 1  # 2 domains and 2 topics are not trainable
+
+    doc = write_report(run).read_text()
+    assert f"<b>{n}</b> trainable skills (incl. 1 discovered sub-skill)" in doc
+    per_domain = {
+        d: int(m.group(1)) for d in ("arith", "logic") for m in [re.search(rf"<code>{d}</code>.*?\d+/(\d+) trainable skills mastered", doc)]
+    }
+    assert sum(per_domain.values()) == n and per_domain["arith"] == n - 1
+
+    out = _text(render_inspect(run))
+    assert f"— {n} trainable skills" in out
+    counts = [int(x) for x in re.findall(r"\d+/(\d+) mastered \(domain\)", out)]
+    assert sum(counts) == n, out
+
+
+def test_a_discovered_sub_skill_is_not_an_accepted_problem() -> None:
+    """rounds.jsonl records a discovered sub-skill under new_skills only, never as an accepted
+    "discover" action; records written before that still read the same."""
+    from teachloop.agents.curriculum import Proposal
+    from teachloop.round_table import round_result
+    from teachloop.training.grpo import TrainOutcome
+
+    made = [_problem("add.2", j, 1, action="create") for j in range(2)] + [_problem("add.3", 5, 1, action="create")]
+    proposal = Proposal(problems=made, authored=True, new_skills=[DISCOVERED])
+    rec = round_result(1, [], [], made, proposal, TrainOutcome(), 0.0, {})
+    assert rec.accepted_per_action == {"create": 3} and rec.new_skills == ["add.3"]
+    assert rec.accepted_problems == 3 and rec.accepted_text() == "create 3; 1 new sub-skill"
+    old = RoundResult.model_validate(rec.model_dump() | {"accepted_per_action": {"create": 3, "discover": 1}})
+    assert old.problems_per_action() == {"create": 3} and old.accepted_text() == rec.accepted_text()
