@@ -142,11 +142,25 @@ class BaseEnvironment(ABC):
 
     def __init__(self, heldout_per_skill: int | None = None, ood_per_skill: int | None = None) -> None:
         sized = heldout_per_skill is not None or ood_per_skill is not None
-        self.heldout_per_skill = self.default_heldout_per_skill if heldout_per_skill is None else heldout_per_skill
-        self.ood_per_skill = max(self.default_ood_per_skill if ood_per_skill is None else ood_per_skill, 1)
-        if self.heldout_per_skill < 1:
-            raise ValueError(f"heldout_per_skill must be at least 1, got {self.heldout_per_skill}")
-        self.version = f"{self.base_version}+bench-h{self.heldout_per_skill}-o{self.ood_per_skill}" if sized else self.base_version
+        self._heldout_per_skill = self.default_heldout_per_skill if heldout_per_skill is None else heldout_per_skill
+        self._ood_per_skill = max(self.default_ood_per_skill if ood_per_skill is None else ood_per_skill, 1)
+        if self._heldout_per_skill < 1:
+            raise ValueError(f"heldout_per_skill must be at least 1, got {self._heldout_per_skill}")
+        self._version = f"{self.base_version}+bench-h{self._heldout_per_skill}-o{self._ood_per_skill}" if sized else self.base_version
+
+    # Read-only: the sizes and version name the cached eval sets, so changing one after
+    # construction would pair one size with another size's cached problems.
+    @property
+    def heldout_per_skill(self) -> int:
+        return self._heldout_per_skill
+
+    @property
+    def ood_per_skill(self) -> int:
+        return self._ood_per_skill
+
+    @property
+    def version(self) -> str:
+        return self._version
 
     def use_eval_namespace(self, namespace: str) -> None:
         """Draw this instance's eval sets from another seed namespace ('test': a split never used
@@ -154,7 +168,7 @@ class BaseEnvironment(ABC):
         are cached apart and `generate` excludes this namespace's problems."""
         if not namespace.isidentifier():
             raise ValueError(f"eval namespace must be a plain name, got {namespace!r}")
-        self.version = f"{self.version}+{namespace}"
+        self._version = f"{self._version}+{namespace}"
 
     # ---- the domain ----------------------------------------------------------------------
     @abstractmethod

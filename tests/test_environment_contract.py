@@ -33,6 +33,26 @@ def test_eval_sizes_are_parameters_and_name_the_version():
     assert default.version == "arithmetic-v1"  # sizing one instance never touches another
 
 
+@pytest.mark.parametrize("name", ["arithmetic", "rg:leg_counting"])
+def test_eval_sizes_and_version_cannot_change_after_construction(name):
+    """The old bench pattern (set the sizes on a built env) would pair one size with another's
+    cached eval sets; it now raises instead of silently desyncing."""
+    env = get_environment(name, heldout_per_skill=3, ood_per_skill=2)
+    before = (env.heldout_per_skill, env.ood_per_skill, env.version)
+    for attr, value in (("heldout_per_skill", 50), ("ood_per_skill", 20), ("version", "other-v9")):
+        with pytest.raises(AttributeError):
+            setattr(env, attr, value)
+    assert (env.heldout_per_skill, env.ood_per_skill, env.version) == before
+    assert {p.skill_id for p in env.eval_set("heldout")} and all(n <= 3 for n in _per_skill(env.eval_set("heldout")).values())
+
+
+def _per_skill(problems) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for p in problems:
+        counts[p.skill_id] = counts.get(p.skill_id, 0) + 1
+    return counts
+
+
 def test_unknown_names_fail_in_one_line_naming_the_listing():
     with pytest.raises(ValueError) as e:
         check_environment_name("nope")
