@@ -94,6 +94,7 @@ class RGEnvironment(BaseEnvironment):
             self._t.by_task.setdefault(s.task, []).append(s)
         self._graph = self._build_graph()
         self._placements: dict[tuple[str, str], tuple[tuple[str, ...], int | None]] = {}
+        self._verifying: tuple[dict[str, Any], RGSpec] | None = None  # the spec `verify` parsed, while it runs
 
     # ---- skills --------------------------------------------------------------------------
     def _build_graph(self) -> list[Skill]:
@@ -134,13 +135,20 @@ class RGEnvironment(BaseEnvironment):
         """(parsed spec, generated entry); SpecError if malformed, RuntimeError if the config lies
         outside every level of this environment (never generated: a teacher's 10**6 people would
         hang the generator) or the generator fails for it."""
-        rs = parse_spec(spec)
+        rs = self._parse(spec)
         if not self._in_bounds(rs):
             raise RuntimeError(f"config {rs.config_json} lies outside every level of {self.name}'s {rs.task} skills")
         try:
             return rs, generate_item(rs)
         except Exception as e:  # any generator failure for this config/seed is a property of the spec
             raise RuntimeError(f"reasoning-gym {rs.task} cannot generate this config/seed: {type(e).__name__}: {e}") from None
+
+    def _parse(self, spec: dict[str, Any]) -> RGSpec:
+        """`parse_spec`, once per `verify`: its solve, answer check and classify all read the same
+        spec object (a third of leg_counting's generate+verify time was re-parsing it)."""
+        if self._verifying is not None and self._verifying[0] is spec:
+            return self._verifying[1]
+        return parse_spec(spec)
 
     def _in_bounds(self, rs: RGSpec) -> bool:
         return bool(self._place(rs)[0])
@@ -153,7 +161,11 @@ class RGEnvironment(BaseEnvironment):
             return super().verify(problem, target_skill)
         if problem.env == self.name and not self._in_bounds(rs):
             return Verdict(accepted=False, reason="off_skill", detail=f"config lies outside every level of {self.name}'s {rs.task} skills")
-        return super().verify(problem, target_skill)
+        self._verifying = (problem.spec, rs)
+        try:
+            return super().verify(problem, target_skill)
+        finally:
+            self._verifying = None
 
     def solve(self, spec: dict[str, Any]) -> SolveResult:
         try:
@@ -168,7 +180,7 @@ class RGEnvironment(BaseEnvironment):
         """The first skill of the spec's task with a training level whose bounds hold the config,
         else the first with such an OOD level (in rg:TASK one skill's OOD is the next one's training)."""
         try:
-            rs = parse_spec(spec)
+            rs = self._parse(spec)
         except SpecError:
             return Classification(skill_ids=[])
         ids, level = self._place(rs)
