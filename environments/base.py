@@ -113,6 +113,11 @@ class Environment(Protocol):
         """Solver reproduces the answer and classifier confirms the skill (and difficulty)."""
         ...
 
+    def answer_tokens(self, count_tokens: Callable[[str], int]) -> int:
+        """Completion tokens a student needs to state this environment's answers (its tokenizer
+        counts), the hint the episode's eval and GRPO lengths start from."""
+        ...
+
     def add_skill(self, skill: Skill) -> Skill:
         """Register a discovered sub-skill; raises ValueError if its spec can't classify problems."""
         ...
@@ -307,6 +312,15 @@ class BaseEnvironment(ABC):
                 detail=f"level {problem.difficulty} is outside {target}'s training levels {skill.min_level}..{skill.max_level}",
             )
         return Verdict(accepted=True)
+
+    def answer_tokens(self, count_tokens: Callable[[str], int]) -> int:
+        """The longest answer of the held-out and OOD sets in the student's tokens, plus one to
+        end it: OOD is the level above training, so training answers fit too. Measured, not
+        declared, because an answer's length in tokens depends on the student's tokenizer (the
+        tiny student reads characters, SmolLM2 subwords)."""
+        sets = self._eval_sets()[0]
+        answers = {p.answer for split in sets.values() for probs in split.values() for p in probs}
+        return max((count_tokens(a) for a in answers), default=0) + 1
 
     # ---- evaluation ----------------------------------------------------------------------
     def build_eval_sets(self) -> tuple[EvalSets, frozenset[str]]:

@@ -25,7 +25,9 @@ class EvalConfig(Record):
     heldout_per_skill: int = Field(default=50, ge=1, description="Held-out problems per skill (a prefix of the fixed set).")
     ood_per_skill: int = Field(default=20, ge=0, description="Harder out-of-distribution problems per skill (never trained on).")
     batch_size: int = Field(default=32, ge=1, description="Generation batch size for evaluation.")
-    max_new_tokens: int = Field(default=16, ge=1, description="Completion length for evaluation (answers are short).")
+    max_new_tokens: int | None = Field(
+        default=None, ge=1, description="Completion tokens per eval answer. Unset: answer_tokens, raised to the environment's hint."
+    )
 
 
 class TeacherSettings(TeacherConfig):
@@ -57,6 +59,12 @@ class RunConfig(Record):
         + ". Every one trains on teacher.plan.problems_per_round problems a round.",
     )
     seed: int = Field(default=0, ge=0, lt=2**32, description="Seed for teacher, training and sampling (0 ≤ seed < 2³²).")
+    answer_tokens: int = Field(
+        default=16,
+        ge=1,
+        description="Completion tokens of eval answers and GRPO rollouts where eval.max_new_tokens / grpo.max_completion_length "
+        "are unset, raised to the environment's answer-length hint (its longest eval answer in the student's tokens) if longer.",
+    )
     profile: Literal["smoke", "default"] = Field(default="default", description="Size preset the other fields start from.")
     cache_dir: Path | None = Field(default=None, description="Where the converted student is cached (default ~/.cache/teachloop).")
     teacher: TeacherSettings = Field(default_factory=TeacherSettings)
@@ -94,15 +102,17 @@ PROFILES: dict[str, dict[str, Any]] = {
     # Minutes on 2 CPU cores with SmolLM2: small eval sets, a few short GRPO steps per round.
     "smoke": {
         "rounds": 3,
-        "eval": {"heldout_per_skill": 8, "ood_per_skill": 4, "max_new_tokens": 12},
+        "answer_tokens": 12,
+        "eval": {"heldout_per_skill": 8, "ood_per_skill": 4},
         "teacher": {"plan": {"problems_per_round": 8, "skills_per_round": 3}},
-        "grpo": {"steps": 2, "prompts_per_step": 2, "num_generations": 8, "max_completion_length": 12},
+        "grpo": {"steps": 2, "prompts_per_step": 2, "num_generations": 8},
     },
     "default": {
         "rounds": 5,
         "eval": {"heldout_per_skill": 50, "ood_per_skill": 20},
         "teacher": {"plan": {"problems_per_round": 32, "skills_per_round": 4}},
-        "grpo": {"steps": 8, "prompts_per_step": 4, "num_generations": 8, "max_completion_length": 16},
+        "answer_tokens": 16,
+        "grpo": {"steps": 8, "prompts_per_step": 4, "num_generations": 8},
     },
 }
 
@@ -186,6 +196,19 @@ def build_config(file: Path | None = None, overrides: dict | None = None, base: 
         return validate(deep_merge(merged, overrides) | {"profile": profile})
     except ValidationError as e:
         raise ConfigError(_one_line(e, "option")) from None
+
+
+def answer_lengths(cfg: RunConfig, env_name: str, hint: int) -> tuple[int, int, list[str]]:
+    """(eval max_new_tokens, GRPO max_completion_length, notes) for an environment whose answers
+    need `hint` tokens. A length the user set wins, with a note when it is shorter than the hint
+    (longer answers are cut off and score 0); an unset one is `answer_tokens` raised to the hint,
+    so short-answer environments keep the profile's room and long ones get what they need."""
+    lengths, notes = [], []
+    for field, value in (("eval.max_new_tokens", cfg.eval.max_new_tokens), ("grpo.max_completion_length", cfg.grpo.max_completion_length)):
+        lengths.append(max(cfg.answer_tokens, hint) if value is None else value)
+        if value is not None and value < hint:
+            notes.append(f"{field} {value} is shorter than the {hint} tokens {env_name}'s answers need: longer answers are cut off")
+    return lengths[0], lengths[1], notes
 
 
 def dump_config(cfg: RunConfig) -> str:

@@ -36,7 +36,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from teachloop.agents.strategies import CurriculumStrategy, Proposal, StrategyContext, make_strategy
 from teachloop.agents.teacher import normalise_text
-from teachloop.config import RunConfig, dump_config
+from teachloop.config import RunConfig, answer_lengths, dump_config
 from teachloop.environments import get_environment
 from teachloop.episode_options import EpisodeOptions, PlainView, RoundOutcome, StudentView
 from teachloop.interrupt import check as check_interrupt
@@ -89,7 +89,7 @@ class Episode:
                     round=round,
                     split=split,
                     batch_size=self.cfg.eval.batch_size,
-                    max_new_tokens=self.cfg.eval.max_new_tokens,
+                    max_new_tokens=self.eval_tokens,
                     on_progress=_safe_point(prog, task),
                 )
                 evals += out.per_skill
@@ -220,6 +220,7 @@ class Episode:
     def run(self) -> list[RoundResult]:
         cfg = self.cfg
         last = self._prepare()
+        self._answer_lengths()
         if self.opt.diagnostic is None:
             heldout = self.env.eval_set("heldout", cfg.eval.heldout_per_skill)
             ood = self.env.eval_set("ood", cfg.eval.ood_per_skill) if cfg.eval.ood_per_skill else []
@@ -276,6 +277,19 @@ class Episode:
                 self.opt.on_round(self, RoundOutcome(r, steps_done, last_round, batch, train, result))
         return results
 
+    def _answer_lengths(self) -> None:
+        """Eval and GRPO completion lengths: what the user set, else room for the environment's
+        longest answer in this student's tokens (see `config.answer_lengths`)."""
+        tok = self.student.tokenizer
+        hint = self.env.answer_tokens(lambda text: len(tok(text, add_special_tokens=False)["input_ids"]))
+        self.eval_tokens, grpo_tokens, notes = answer_lengths(self.cfg, self.env.name, hint)
+        self.grpo = self.cfg.grpo.model_copy(update={"max_completion_length": grpo_tokens})
+        for note in notes:
+            self.console.print(f"[yellow]note:[/yellow] {note}")
+        self.console.print(
+            f"[dim]answer length: eval {self.eval_tokens}, GRPO {grpo_tokens} tokens ({self.env.name}'s answers need up to {hint})[/dim]"
+        )
+
     # ---- the phases of a round ---------------------------------------------------------
     def _decide(self, r: int, n: int, steps_done: int) -> Proposal:
         """Rank 0: the strategy's batch for round `r`, from the episode's evidence."""
@@ -314,7 +328,7 @@ class Episode:
 
     def _train(self, r: int, batch: list[Problem], steps: int) -> TrainOutcome:
         """Every rank: GRPO on the batch as the student sees it; attempts keep the original ids."""
-        settings = self.cfg.grpo if steps == self.cfg.grpo.steps else self.cfg.grpo.model_copy(update={"steps": steps})
+        settings = self.grpo if steps == self.grpo.steps else self.grpo.model_copy(update={"steps": steps})
         shown, back = self._shown(batch)
         with self._progress() as prog:
             task = prog.add_task(f"round {r}: GRPO steps", total=steps)

@@ -39,10 +39,11 @@ class GRPOSettings(Record):
         default=2, ge=1, description="Distinct problems per optimizer step; each is sampled `num_generations` times."
     )
     num_generations: int = Field(default=8, ge=2, description="Group size G: completions per problem whose rewards are compared (≥ 2).")
-    max_completion_length: int = Field(
-        default=16,
+    max_completion_length: int | None = Field(
+        default=None,
         ge=1,
-        description="Tokens generated per completion. Answers are 'just the number'; on CPU time grows linearly with it.",
+        description="Tokens generated per completion; on CPU time grows linearly with it. Unset: the run's answer_tokens, "
+        "raised to the environment's answer-length hint (a run sets it before training).",
     )
     learning_rate: float | None = Field(
         default=None,
@@ -175,6 +176,8 @@ def train_round(
     """
     if not problems:
         raise ValueError("train_round needs at least one problem")
+    if settings.max_completion_length is None:
+        raise ValueError("train_round needs max_completion_length (a run sets it from the environment's answer length)")
     start = time.perf_counter()
     import torch
     from datasets import Dataset
