@@ -3,7 +3,8 @@
 Per environment: seconds to build its eval sets (default sizes, uncached); problems generated and
 verified per second on one core (`env.generate`, which the procedural teacher calls, then
 `env.verify` of each, over every skill's training levels, fresh seeds); and SmolLM2-135M-Instruct's
-greedy held-out accuracy per skill before any training (a prefix of each skill's held-out set).
+greedy held-out accuracy per skill before any training (a prefix of each skill's held-out set), with
+the completion length a run would choose (the environment's answer-length hint).
 That table says which skills the embedded student can learn from: GRPO needs some successes.
 
 Not a test: it prints its figures and, unless --no-write, records them in
@@ -29,9 +30,6 @@ from teachloop.environments import get_environment  # noqa: E402
 from teachloop.environments.reasoning_gym import specs  # noqa: E402
 
 ENVS = ["arithmetic", "countdown", "zebra", "arc1d", "knights_knaves", "rg:leg_counting"]
-# Completion tokens the student gets: enough for the answer's shape (an ARC-1D row of 25 cells
-# is about 50 tokens, a Knights-and-Knaves assignment of 4 people about 40).
-ANSWER_TOKENS = {"arithmetic": 16, "countdown": 32, "zebra": 16, "arc1d": 64, "knights_knaves": 48, "rg:leg_counting": 16}
 OUT = Path(__file__).resolve().parent / "results" / "environments.md"
 
 
@@ -64,13 +62,30 @@ def generate_verify_rate(name: str, seconds: float) -> tuple[float, int, int]:
     return n / (time.perf_counter() - t0), n, bad
 
 
-def student_accuracy(name: str, per_skill: int, student) -> list[tuple[str, int, float]]:
+def answer_length(name: str, student) -> tuple[int, int]:
+    """(the environment's answer-length hint for this student, the eval length a default-profile
+    run gives it): what `teachloop run --env NAME` evaluates with."""
+    from teachloop.config import answer_lengths, build_config
+
+    tok = student.tokenizer
+    hint = get_environment(name).answer_tokens(lambda text: len(tok(text, add_special_tokens=False)["input_ids"]))
+    return hint, answer_lengths(build_config(overrides={"env": name}), name, hint)[0]
+
+
+def student_accuracy(name: str, per_skill: int, student, max_new_tokens: int) -> list[tuple[str, int, float]]:
     from teachloop.training.evaluate import evaluate
 
     env = get_environment(name)
     problems = env.eval_set("heldout", per_skill)
-    out = evaluate(student, problems, env.reward, round=0, split="heldout", batch_size=8, max_new_tokens=ANSWER_TOKENS[name])
+    out = evaluate(student, problems, env.reward, round=0, split="heldout", batch_size=8, max_new_tokens=max_new_tokens)
     return [(e.skill_id, e.n, e.accuracy) for e in out.per_skill]
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
 
 
 def main() -> None:
@@ -91,7 +106,9 @@ def main() -> None:
 
     torch.set_num_threads(1)
     names = args.envs.split(",")
-    rows, acc_rows = [], []
+    load_start = loadavg()
+    start = dt.datetime.now(dt.UTC)
+    rows, acc_rows, lengths = [], [], []
     student = None
     if not args.no_student:
         from teachloop.training.student import load_student
@@ -103,26 +120,29 @@ def main() -> None:
         rows.append(f"| {name} | {n_eval} | {build_s:.1f} | {rate:,.0f} | {n} | {bad} |")
         print(rows[-1], flush=True)
         if student is not None and name in args.student_envs.split(","):
-            for sid, k, acc in student_accuracy(name, args.per_skill, student):
+            hint, tokens = answer_length(name, student)
+            lengths.append(f"{name} {tokens} (hint {hint})")
+            for sid, k, acc in student_accuracy(name, args.per_skill, student, tokens):
                 acc_rows.append(f"| {name} | {sid} | {k} | {acc:.0%} |")
                 print(acc_rows[-1], flush=True)
     cmd = "python benchmarks/environments.py " + " ".join(sys.argv[1:])
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    load_end = loadavg()
     text = "\n".join(
         [
             "# Environments: eval-set build, generate+verify rate, SmolLM2-135M at the start",
             "",
-            f"- date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; command: `{cmd}`",
+            f"- date: {start:%Y-%m-%d %H:%M}-{dt.datetime.now(dt.UTC):%H:%M} UTC; command: `{cmd}`",
             f"- machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"pinned to one core, 1 torch thread; load average at the end {load:.1f} (a shared machine: "
-            "rates on an idle core are higher)",
+            f"pinned to one core, 1 torch thread; /proc/loadavg (1, 5, 15 min) at the start {load_start}, at the end "
+            f"{load_end}. The machine is shared with other agents' jobs: rates on an idle core are higher.",
             "",
             "| environment | eval problems (default sizes) | eval build s | generate+verify problems/s (one core) | problems | verify rejects |",
             "|---|---|---|---|---|---|",
             *rows,
             "",
             f"SmolLM2-135M-Instruct, greedy, first {args.per_skill} held-out problems per skill, before training "
-            "(max new tokens per environment: " + ", ".join(f"{k} {v}" for k, v in ANSWER_TOKENS.items() if k in names) + "):",
+            "(max new tokens: the eval length a default-profile run chooses, the profile's 16 raised to the environment's "
+            "answer-length hint, the longest eval answer in SmolLM2 tokens + 1: " + (", ".join(lengths) or "not run") + "):",
             "",
             "| environment | skill | problems | accuracy |",
             "|---|---|---|---|",
