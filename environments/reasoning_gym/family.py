@@ -146,9 +146,8 @@ class RGEnvironment(BaseEnvironment):
     def _parse(self, spec: dict[str, Any]) -> RGSpec:
         """`parse_spec`, once per `verify`: its solve, answer check and classify all read the same
         spec object (a third of leg_counting's generate+verify time was re-parsing it)."""
-        if self._verifying is not None and self._verifying[0] is spec:
-            return self._verifying[1]
-        return parse_spec(spec)
+        held = self._verifying  # read once: another thread's verify may reset it meanwhile
+        return held[1] if held is not None and held[0] is spec else parse_spec(spec)
 
     def _in_bounds(self, rs: RGSpec) -> bool:
         return bool(self._place(rs)[0])
