@@ -121,3 +121,13 @@ def test_unknown_tasks_fail_in_one_line(capsys, monkeypatch):
         cli.main()
     err = capsys.readouterr().err.strip()
     assert e.value.code == 2 and len(err.splitlines()) == 1 and "nosuchtask" in err and "teachloop envs" in err
+
+
+def test_arc1d_rows_stay_where_reasoning_gyms_generator_terminates():
+    """reasoning-gym's arc_1d hangs (an endless colour draw) for rows over 40 cells, e.g. at
+    seed 2440 with 25-50 cells; the named environment's levels stay at or under 40."""
+    env = get_environment("arc1d", heldout_per_skill=2, ood_per_skill=1)
+    levels = [cfg for s in env.skill_graph() if s.kind == "skill" for cfg in s.spec["levels"]]
+    assert levels and max(cfg["max_size"] for cfg in levels) <= 40
+    for cfg in levels:
+        assert env.solve({"task": "arc_1d", "config": cfg, "seed": 2440}).answer

@@ -93,20 +93,26 @@ class ZebraEnv(RGEnvironment):
 class Arc1DEnv(RGEnvironment):
     """ARC-1D: infer the rule that maps example rows of cells to outputs, apply it to a new row.
 
-    Skills by the `size` attribute's grid length (10-25 cells → 25-50): the same transformations
+    Skills by the `size` attribute's grid length (10-25 cells → 25-40): the same transformations
     (shift, fill, mirror, ...) on longer rows, so finding them on short rows comes first, hence
     the prerequisite edge. Levels lower the number of worked examples (4, 3, 2; OOD 1): fewer
     examples leave the rule less determined. `num_train` is a config field rather than a
     curriculum attribute, the one step a level takes here outside reasoning-gym's curriculum.
+
+    Rows stop at 40 cells (`MAX_SIZE`) because reasoning-gym 0.1.25's arc_1d generator loops forever
+    above that: its recolor-from-palette task draws a distinct colour from 1-9 for each block, and a
+    row holds n blocks of size b >= 2 only if n(b + 2) < size, so 10 blocks need more than 40 cells
+    (with 25-50 cells, seed 2440 hangs at every num_train). v1 had 25-50.
     """
 
+    MAX_SIZE = 40
     name = "arc1d"
-    base_version = "arc1d-v1"
+    base_version = "arc1d-v2"
     domain_name = "ARC-1D"
     domain_description = "One-dimensional abstraction and reasoning puzzles."
 
     def __init__(self, heldout_per_skill: int | None = None, ood_per_skill: int | None = None) -> None:
-        sizes = {"short": (10, 25), "long": (25, 50)}
+        sizes = {"short": (10, 25), "long": (25, self.MAX_SIZE)}
 
         def lv(size: tuple[int, int], k: int) -> dict[str, Any]:
             return {"min_size": size[0], "max_size": size[1], "num_train": k}
