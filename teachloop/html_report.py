@@ -106,7 +106,7 @@ def _summary(rd: RunDir, last: SkillGraphSnapshot, results: list[RoundResult], c
 
 
 def _discovered_note(snap: SkillGraphSnapshot) -> str:
-    """" (incl. N discovered sub-skills)" when the count holds any, so it reads against the seed graph."""
+    """The "(incl. N discovered sub-skills)" after the count of trainable skills, so it reads against the seed graph."""
     graph = snap.graph()
     n = sum(graph.skills[s].provenance == "discovered" for s in snap.report.states if s in graph.skills)
     return f" (incl. {n} discovered sub-skill{'' if n == 1 else 's'})" if n else ""

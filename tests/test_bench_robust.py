@@ -250,3 +250,51 @@ def test_plot_names_the_eval_set_it_uses(tmp_path: Path, monkeypatch) -> None:
     ax = figs[0].axes[0]
     assert "curve set" in ax.get_ylabel() and "150 problems per skill" in ax.get_ylabel()
     assert "all 500 held-out problems" in ax.get_title() and "partial: 1/2 runs" in ax.get_title()
+
+
+def test_ctrl_c_of_a_parallel_bench_keeps_finished_runs_and_stops_its_workers(tmp_path: Path) -> None:
+    """A real Ctrl-C (SIGINT to the process group, as a terminal sends it) while worker processes
+    run: exit 130, the finished runs in the result, the message counting what the file holds, and
+    no worker left running."""
+    import subprocess
+    import sys
+    import time
+
+    args = [sys.executable, "-m", "teachloop.cli", "bench", *SMALL, "--strategies", "random", "--seeds", "3", "--jobs", "2"]
+    args += ["--out", str(tmp_path), "--name", "r"]
+    out, err = tmp_path / "out.txt", tmp_path / "err.txt"
+    with out.open("w") as o, err.open("w") as e:
+        # (a shell's background job would ignore SIGINT; a terminal's foreground one does not)
+        proc = subprocess.Popen(
+            args, stdout=o, stderr=e, start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
+        )
+        try:
+            while "[1/3]" not in out.read_text() and proc.poll() is None:
+                time.sleep(0.2)
+            os.killpg(proc.pid, signal.SIGINT)
+            code = proc.wait(timeout=300)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+    text = err.read_text()
+    assert code == 130, (code, text, out.read_text())
+    runs = _runs(tmp_path / "r.json")
+    assert 1 <= len(runs) < 3 and f"interrupted: {len(runs)} of 3 runs are in" in text and "Traceback" not in text, text
+    assert "Partial result" in (tmp_path / "r.md").read_text()
+    deadline = time.monotonic() + 30  # (multiprocessing's resource tracker leaves once its pipe closes)
+    while _alive_in_group(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive_in_group(proc.pid)  # no worker outlived the bench
+
+
+def _alive_in_group(pgid: int) -> list[int]:
+    """Processes of a process group that still run (zombies, left for an absent reaper, do not)."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            alive.append(int(stat.parent.name))
+    return alive

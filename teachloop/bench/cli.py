@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any, Optional
 
@@ -225,18 +226,22 @@ def bench_command(
     from teachloop.bench.run import run_bench
     from teachloop.interrupt import Interrupted
 
-    saved: list[BenchResult] = []
+    latest: list[BenchResult] = []  # the result as run_bench holds it
+    written: list[int] = []  # runs in the files as last written whole
 
     def save(result: BenchResult) -> None:
+        latest[:] = [result]
         write_results(result, paths["json"].parent, paths["json"].stem)
-        saved[:] = [result]
+        written[:] = [len(result.runs)]
 
     def kept() -> str:
-        if not saved:
+        if latest and (not written or written[0] != len(latest[0].runs)):
+            with contextlib.suppress(Exception, KeyboardInterrupt):  # a save the stop cut short
+                save(latest[0])
+        if not written:
             return "nothing was written (no run had started)"
-        res = saved[0]
         return (
-            f"{len(res.runs)} of {len(cfg.all_runs())} runs are in {q(paths['json'])}; complete it with "
+            f"{written[0]} of {len(cfg.all_runs())} runs are in {q(paths['json'])}; complete it with "
             f"`teachloop bench --resume {q(paths['json'])}`"
         )
 
@@ -246,7 +251,7 @@ def bench_command(
         err.print(f"interrupted: {escape(kept())}")
         raise typer.Exit(130) from None
     except BaseException:
-        if saved:
+        if latest:
             err.print(f"the bench stopped: {escape(kept())}")
         raise
     console.print(markdown(result, paths["json"]).split("## Per skill")[0])

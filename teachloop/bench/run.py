@@ -206,10 +206,49 @@ def _strategy_summary(strategy: Any) -> dict[str, Any]:
     return out
 
 
+class _Stop(BaseException):
+    """A worker was told to stop (SIGTERM from the bench's main process)."""
+
+
+_in_job = False
+
+
+def _worker_init() -> None:
+    """Workers leave Ctrl-C to the main process, which saves what finished and then stops them
+    (SIGTERM): a run in flight unwinds (its temporary run dir is removed) and the worker exits."""
+    import signal
+
+    def stop(signum: int, frame: Any) -> None:
+        if _in_job:
+            raise _Stop()
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, stop)
+
+
 def _run_job(args: tuple[dict[str, Any], str, int, str, bool]) -> dict[str, Any]:
+    global _in_job
     cfg_json, name, seed, ref, tiny = args
     cfg = BenchConfig.model_validate(cfg_json)
-    return run_one(cfg, name, seed, ref, tiny).model_dump(mode="json")
+    _in_job = True
+    try:
+        return run_one(cfg, name, seed, ref, tiny).model_dump(mode="json")
+    except _Stop:
+        os._exit(143)  # not back to the pool's loop, which would start the next queued run
+    finally:
+        _in_job = False
+
+
+def _stop_workers(pool: Any) -> None:
+    """Stop a process pool's workers now (Python 3.14 has a method for it; before, its processes)."""
+    stop = getattr(pool, "terminate_workers", None)
+    if stop is not None:
+        stop()
+        return
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            proc.terminate()
 
 
 def _start_eval(
@@ -309,7 +348,7 @@ def run_bench(
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         payload = cfg.model_dump(mode="json")
-        pool = ProcessPoolExecutor(max_workers=cfg.jobs, mp_context=mp.get_context("spawn"))
+        pool = ProcessPoolExecutor(max_workers=cfg.jobs, mp_context=mp.get_context("spawn"), initializer=_worker_init)
         futs = {pool.submit(_run_job, (payload, name, seed, ref, tiny_view)): (name, seed) for name, seed in todo}
         failed: BaseException | None = None
         try:
@@ -323,7 +362,8 @@ def run_bench(
                     continue
                 record(run)
                 progress.done(run, _headline(run, cfg))
-        except BaseException:  # Ctrl-C: every finished run is saved; the workers got the signal too
+        except BaseException:  # Ctrl-C: every finished run is saved; the runs in flight are stopped
+            _stop_workers(pool)  # (before shutdown, which forgets the processes)
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True, cancel_futures=True)
