@@ -131,7 +131,9 @@ def _skill_table(graph: SkillGraph, last: SkillGraphSnapshot) -> str:
         else:
             under = [x for x in graph.trainable_under(sid) if x in rep.states]
             done = sum(rep.states[x].mastered for x in under)
-            mastery = '<td colspan="4" class="dim">' + (f"{done}/{len(under)} trainable skills mastered" if under else "no skills") + "</td>"
+            mastery = (
+                '<td colspan="4" class="dim">' + (f"{done}/{len(under)} trainable skills mastered" if under else "no skills") + "</td>"
+            )
             status_html = ""
         new = ' <span class="tag" style="background:#2da44e">new</span>' if sid in new_skills else ""
         origin = "seed" if s.provenance == "seed" else f"discovered in round {s.added_round}"
