@@ -114,7 +114,8 @@ def _preflight(cfg, rd: RunDir) -> None:
 
     check_writable(rd.root, "--run-dir", is_dir=True)
     check_student(cfg.student, cfg.cache_dir)
-    note = check_teacher(cfg.teacher, get_environment(cfg.env))
+    note = check_teacher(cfg.teacher, lambda: get_environment(cfg.env))  # first: it needs no environment (seconds of imports)
+    get_environment(cfg.env)
     if note:
         err.print(f"[yellow]note:[/yellow] {escape(note)}")
 
@@ -222,7 +223,7 @@ def _preflight_resume(cfg, rd: RunDir) -> None:
     from teachloop.preflight import check_teacher, check_writable
 
     check_writable(rd.root, "run dir", is_dir=True)
-    note = check_teacher(cfg.teacher, get_environment(cfg.env))
+    note = check_teacher(cfg.teacher, lambda: get_environment(cfg.env))
     if note:
         err.print(f"[yellow]note:[/yellow] {escape(note)}")
 

@@ -53,16 +53,20 @@ def check_teacher(teacher_settings: Any, env: Any) -> Any:
     """Build the teacher model the config names, or fail with one line; the fallback (if set)
     replaces a teacher that cannot even be built. Returns the note to print (or None).
 
+    `env` may be a function that makes the environment: the preflight of an LLM teacher needs
+    none, and building one (importing reasoning-gym) is most of the time a refused teacher
+    would otherwise take to say so.
+
     Seam: the LLM-teacher preflight (a real request to the backend) plugs in here as
-    `teachloop.teachers.preflight_teacher(settings, env)` when it exists."""
+    `teachloop.teachers.preflight_teacher(settings)` when it exists."""
     from teachloop import teachers
 
     check = getattr(teachers, "preflight_teacher", None)
     try:
         if check is not None:
-            check(teacher_settings, env)
+            check(teacher_settings)
         else:
-            teachers.make_teacher(teacher_settings, env)
+            teachers.make_teacher(teacher_settings, env() if callable(env) else env)
     except (UserError, ValueError, RuntimeError, ImportError, OSError) as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         if teacher_settings.fallback == "procedural":

@@ -242,6 +242,17 @@ def test_preflight_unreachable_server_fails_fast():
     assert time.monotonic() - t0 < 10
 
 
+def test_the_cli_teacher_check_builds_no_environment_before_refusing():
+    """Building the environment (importing reasoning-gym) was most of the fail-fast's time."""
+    from teachloop.errors import UserError
+    from teachloop.preflight import check_teacher
+
+    built = []
+    with pytest.raises(UserError, match="cannot start: .*unreachable"):
+        check_teacher(TeacherSettings(model="http://127.0.0.1:9/v1#x", request_retries=0), lambda: built.append(1))
+    assert not built
+
+
 def test_preflight_wrong_model_name_lists_what_is_served():
     with FaultServer("ok", models=["real-model"]) as srv:
         with pytest.raises(TeacherUnavailable, match="does not serve 'typo'.*real-model"):
