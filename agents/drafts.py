@@ -39,6 +39,7 @@ class AuthorRequest(Record):
         default_factory=dict, description="JSON schema of a spec of this skill and level ({} = any object); LLM backends constrain to it."
     )
     examples: list[Problem] = Field(default_factory=list, description="Verified problems of the skill, shown as the JSON expected back.")
+    example_level: int | None = Field(default=None, description="The examples' level (None = the requested one).")
     seed: int = 0
 
 

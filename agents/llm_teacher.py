@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -33,6 +34,11 @@ ACTION_TEXT = {
     "diversify": "The student is half-way on these problems. Write {n} problems of the same skill and level {d} with different numbers, and a short wording for the student in `prompt` that contains exactly the spec's numbers.",
     "escalate": "The student solves these problems. Write {n} harder variants of the same skill one level up, level {d}.",
 }
+DIVERSIFY_SPECS = "The student is half-way on these problems. Write {n} problems of the same skill and level {d} with different numbers."
+WORDING = (
+    "Write the text a student reads for the problem {expr}: one short question that contains {expr} exactly as written "
+    "and no other number. Reply as JSON, for example:\n{example}"
+)
 PROMPT_CHARS = 300  # longest student text asked of the model (the environment refuses longer ones)
 CHARS_PER_TOKEN = 2.0  # conservative for JSON full of digits (SmolLM2 splits numbers into single digits)
 
@@ -53,10 +59,10 @@ def _with_prompt(req: AuthorRequest) -> bool:
     return req.action == "diversify"
 
 
-def author_schema(req: AuthorRequest, n: int) -> dict[str, Any]:
+def author_schema(req: AuthorRequest, n: int, with_prompt: bool | None = None) -> dict[str, Any]:
     """The JSON schema of a reply with exactly `n` drafts of the request's skill and level."""
     props: dict[str, Any] = {"spec": req.spec_schema or {"type": "object"}}
-    if _with_prompt(req):
+    if _with_prompt(req) if with_prompt is None else with_prompt:
         props["prompt"] = {"type": "string", "minLength": 5, "maxLength": PROMPT_CHARS}
     item = {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
     return {
@@ -67,9 +73,10 @@ def author_schema(req: AuthorRequest, n: int) -> dict[str, Any]:
     }
 
 
-def example_reply(req: AuthorRequest, examples: list[Problem]) -> str:
+def example_reply(req: AuthorRequest, examples: list[Problem], with_prompt: bool | None = None) -> str:
     """Verified problems written exactly as the reply the model should give."""
-    items = [{"spec": p.spec} | ({"prompt": p.prompt} if _with_prompt(req) else {}) for p in examples]
+    worded = _with_prompt(req) if with_prompt is None else with_prompt
+    items = [{"spec": p.spec} | ({"prompt": p.prompt} if worded else {}) for p in examples]
     return json.dumps({"problems": items}, ensure_ascii=False)
 
 
@@ -101,6 +108,15 @@ READ_BACK_SCHEMA = {
 _SYMBOLIC = re.compile(r"\d\s*[-+*/×÷−]\s*\(?\s*\d")
 
 
+def skill_state(report_text: str, skill_id: str) -> str:
+    """The report's lines about one skill (its header and legend kept): an authoring request is
+    about that skill, and the other skills' lines only lengthen the prompt (prefill is most of a
+    small CPU model's time). The whole report when it has no line for the skill."""
+    lines = report_text.splitlines()
+    mine = [ln for ln in lines if ln.startswith((f"- {skill_id}:", f"- {skill_id} "))]
+    return "\n".join(lines[:2] + mine) if mine else report_text
+
+
 class LLMTeacher:
     """Authoring through any ChatBackend; requests for many problems are split into chunks that
     fit in the backend's max_tokens and run in parallel up to `concurrency`."""
@@ -121,15 +137,43 @@ class LLMTeacher:
         self.name = name
         self.concurrency = concurrency
         self.per_request = per_request
-        self.env = env  # with `read_back`: word problems are read back by an independent call
+        self.env = env  # word problems are read back (`reads_back`/`read_back`) by an independent call
         self.verifier = verifier or backend
+
+    def _prompt_in_reply(self, req: AuthorRequest) -> bool:
+        """Whether the student's text comes in the same reply as the spec (no environment to pin it
+        to the spec; see `_word`)."""
+        return _with_prompt(req) and self.env is None
+
+    def _word(self, req: AuthorRequest, draft: Draft, k: int) -> tuple[ChatResult, Draft | None]:
+        """The student's text for a spec the model wrote, asked apart and decoded to the
+        environment's `wording_pattern` for that spec (where it has one). In one reply a small model
+        copied the shown example's text, numbers and all (SmolLM2-135M: every diversify draft
+        `text_mismatch`); the pattern makes it write this spec's maths. Verification still checks
+        the text. None when the reply does not parse."""
+        pattern = self.env.wording_pattern(draft.spec) if self.env is not None else None
+        # xgrammar ignores length bounds next to a pattern: the pattern bounds the length itself.
+        text: dict[str, Any] = (
+            {"type": "string", "pattern": pattern} if pattern else {"type": "string", "minLength": 5, "maxLength": PROMPT_CHARS}
+        )
+        schema = {"type": "object", "properties": {"prompt": text}, "required": ["prompt"], "additionalProperties": False}
+        example = json.dumps({"prompt": req.examples[0].prompt if req.examples else "What is 3 + 4?"}, ensure_ascii=False)
+        expr = str(draft.spec.get("expr") or json.dumps(draft.spec))
+        msgs = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": WORDING.format(expr=expr, example=example)}]
+        seed = zlib.crc32(f"{req.seed}|{req.skill.id}|word|{k}".encode()) % 2**31
+        res = self.backend.complete(msgs, schema, seed=seed, max_tokens=min(getattr(self.backend, "max_tokens", 160), 160))
+        try:
+            prompt = extract_json(res.text, lambda o: isinstance(o, dict) and isinstance(o.get("prompt"), str))["prompt"]
+        except ValueError:
+            return res, None
+        return res, draft.model_copy(update={"prompt": prompt})
 
     def _read_back(self, draft: Draft) -> tuple[ChatResult | None, bool | None]:
         """Round trip for a word problem (a prompt without written arithmetic): a fresh call that
         sees only the student's text must derive an expression of the spec's value. (None, None)
         when not applicable; (result, None) when the reading could not be parsed."""
         env = self.env
-        if env is None or not hasattr(env, "read_back") or not draft.prompt or _SYMBOLIC.search(draft.prompt):
+        if env is None or not draft.prompt or _SYMBOLIC.search(draft.prompt):
             return None, None
         if not env.reads_back(draft.spec):
             return None, None
@@ -145,7 +189,7 @@ class LLMTeacher:
         """Drafts per request so that the reply fits in max_tokens: the longest example item, at a
         conservative characters-per-token rate, plus room for a student text where one is asked."""
         item_chars = max((len(json.dumps({"spec": p.spec})) for p in req.examples), default=60) + 4
-        if _with_prompt(req):
+        if self._prompt_in_reply(req):
             item_chars += PROMPT_CHARS // 2
         budget = getattr(self.backend, "max_tokens", 1024) - 24
         return max(1, min(self.per_request, int(budget * CHARS_PER_TOKEN // item_chars)))
@@ -154,9 +198,12 @@ class LLMTeacher:
         s = req.skill
         parts = [
             f"Skill: {s.id} — {s.name}. {s.description}".strip(),
-            ACTION_TEXT[req.action].format(n=n, d=req.difficulty),
-            f"Spec format for this skill:\n{req.spec_help}",
+            (DIVERSIFY_SPECS if req.action == "diversify" and not self._prompt_in_reply(req) else ACTION_TEXT[req.action]).format(
+                n=n, d=req.difficulty
+            ),
         ]
+        if not req.examples:  # the examples show the format exactly; the help's own example is one more spec to copy
+            parts.append(f"Spec format for this skill:\n{req.spec_help}")
         if req.sources:
             parts.append("Source problems:\n" + "\n".join(f"- {json.dumps(p.spec)}" for p in req.sources[:6]))
         if req.exemplars:
@@ -168,14 +215,20 @@ class LLMTeacher:
                 )
             )
         if req.report_text:
-            parts.append("Student state:\n" + req.report_text[:1500])
+            parts.append("Student state:\n" + skill_state(req.report_text, s.id)[:1500])
         if req.examples:
-            parts.append(f"Two verified problems of this skill at level {req.difficulty}, as JSON:\n{example_reply(req, req.examples[:2])}")
+            lv = req.example_level or req.difficulty
+            where = f"at level {lv}" + (f" (yours must be level {req.difficulty})" if lv != req.difficulty else "")
+            shown = example_reply(req, req.examples[:2], self._prompt_in_reply(req))
+            parts.append(f"Two verified problems of this skill {where}, as JSON:\n{shown}")
         parts.append(f"Reply with JSON of exactly this shape, {n} new problems, no answers (the solver computes them).")
         return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n\n".join(parts)}]
 
     def _one(self, req: AuthorRequest, n: int, k: int) -> tuple[ChatResult, list[Draft], list[Rejected]]:
-        res = self.backend.complete(self._messages(req, n), author_schema(req, n), seed=req.seed * 100 + k)
+        # A seed per plan item and chunk: with one seed for every item, similar requests drew the
+        # same samples and a small model wrote the same specs again (duplicates).
+        seed = zlib.crc32(f"{req.seed}|{req.skill.id}|{req.action}|{req.difficulty}|{k}".encode()) % 2**31
+        res = self.backend.complete(self._messages(req, n), author_schema(req, n, self._prompt_in_reply(req)), seed=seed)
 
         def reject(reason: str, detail: str, draft: Any = None) -> Rejected:
             d = draft if isinstance(draft, dict) else {} if draft is None else {"item": str(draft)[:200]}
@@ -219,9 +272,21 @@ class LLMTeacher:
         rejected = [x for _, _, rs in outs for x in rs]
         # A structured reply that is not the asked shape (and not merely cut off): the server ignored the schema.
         broke = any(r.reason == "unparsable" and "cut at max_tokens" not in r.detail for r in rejected)
+        authored = [d for _, ds, _ in outs for d in ds]
+        if _with_prompt(request) and not self._prompt_in_reply(request):
+            worded = list(map(lambda kd: self._word(request, kd[1], kd[0]), enumerate(authored)))
+            results += [r for r, _ in worded]
+            for (r, w), d in zip(worded, authored, strict=True):
+                if w is None:
+                    cut = " (cut at max_tokens)" if r.truncated else ""
+                    why = f"the student's text did not parse{cut}"
+                    rejected.append(
+                        Rejected(draft=d.model_dump(), skill_id=request.skill.id, action=request.action, reason="unparsable", detail=why)
+                    )
+            authored = [w for _, w in worded if w is not None]
         cost = _cost(results, self.backend.name, broke)
         drafts: list[Draft] = []
-        for d in (d for _, ds, _ in outs for d in ds):
+        for d in authored:
             res, agreed = self._read_back(d)
             if res is not None:
                 cost.add(_cost([res], self.verifier.name).model_copy(update={"modes": {}}))

@@ -5,12 +5,14 @@ escalate on a few arithmetic skills, with the same source problems) and the same
 count what the environment accepted, the rejects by reason, and seconds and tokens per accepted
 problem. Four teachers: procedural; SmolLM2-135M-Instruct in-process (`hf:`) with decoding
 constrained to the request's JSON schema (xgrammar) and without; and the same model behind a real
-OpenAI-compatible server on 127.0.0.1, `transformers serve` (which refuses `response_format`, so
-it is asked for text; started and stopped here; one torch thread, as in the tests).
+OpenAI-compatible server on 127.0.0.1, `transformers serve` (which answers `response_format`
+with 200 and ignores it, so its replies are text; started on the local model dir, offline, and
+stopped here; one torch thread, as in the tests). Each LLM teacher gets the environment, as in a
+run: diversify's student texts are asked apart, word problems read back.
 
 Not a test: it prints its figures and records them in benchmarks/results/teacher_models.md.
 
-Run: .venv/bin/python benchmarks/teacher_models.py [--budget 2] [--max-tokens 256] [--teachers ...] [--no-write]
+Run: .venv/bin/python benchmarks/teacher_models.py [--budget 2] [--max-tokens 256] [--temperature 0.7] [--teachers ...] [--no-write]
 """
 
 from __future__ import annotations
@@ -99,6 +101,8 @@ def fixed_world(budget: int):
 
 def measure(name: str, model, budget: int, retries: int) -> dict:
     env, graph, report, sources, plan, eval_texts = fixed_world(budget)
+    if isinstance(model, LLMTeacher):
+        model.env = env  # as `make_teacher` builds it: word problems read back, texts asked apart
     ctx = TeachingContext(
         env=env,
         graph=graph,
@@ -174,6 +178,8 @@ def markdown(rows: list[dict], meta: dict) -> str:
     out += ["", "## What the LLM teachers got wrong (first rejects per reason) and accepted", ""]
     for r in rows[1:]:
         out.append(f"- **{r['teacher']}** accepted e.g. " + (", ".join(f"`{x}`" for x in r["examples_accepted"]) or "nothing"))
+        if r.get("note"):
+            out.append(f"  - note: {r['note']}")
         for reason, xs in r["examples_rejected"].items():
             out += [f"  - {reason}: " + "; ".join(f"`{x}`" for x in xs)]
     out += ["", "## Accepted / rejected per action", "", "| teacher | " + " | ".join(ACTIONS) + " |", "|---|" + "---|" * len(ACTIONS)]
@@ -188,6 +194,7 @@ def main() -> None:
     ap.add_argument("--budget", type=int, default=2, help="Accepted problems asked per plan item.")
     ap.add_argument("--retries", type=int, default=2, help="Author calls per plan item at most.")
     ap.add_argument("--max-tokens", type=int, default=256, help="Completion tokens per LLM request.")
+    ap.add_argument("--temperature", type=float, default=0.7, help="Sampling temperature of the LLM teachers.")
     ap.add_argument("--teachers", default="procedural,hf,hf-free,serve", help="Which: procedural, hf, hf-free, serve.")
     ap.add_argument("--merge", action="store_true", help="Add these rows to the recorded ones (other teachers, same plan).")
     ap.add_argument("--no-write", action="store_true", help="Print only; do not write benchmarks/results.")
@@ -205,7 +212,7 @@ def main() -> None:
         rows.append(measure("procedural", ProceduralTeacher(get_environment("arithmetic")), args.budget, args.retries))
     for key, constrained in (("hf", True), ("hf-free", False)):
         if key in wanted:
-            chat = HFChat(str(model_dir), max_tokens=args.max_tokens, temperature=0.7, constrained=constrained)
+            chat = HFChat(str(model_dir), max_tokens=args.max_tokens, temperature=args.temperature, constrained=constrained)
             name = f"hf:SmolLM2-135M-Instruct ({'constrained' if constrained else 'unconstrained'})"
             rows.append(measure(name, LLMTeacher(chat, name=name, concurrency=1, per_request=args.budget), args.budget, args.retries))
     ready_s = 0.0
@@ -213,19 +220,22 @@ def main() -> None:
         log = Path(tempfile.mkdtemp(prefix="serve-")) / "serve.log"
         proc, base, ready_s = start_server(model_dir, log)
         try:
-            chat = OpenAIChat(base, str(model_dir), max_tokens=args.max_tokens, timeout_s=300, retries=1, temperature=0.7)
+            chat = OpenAIChat(base, str(model_dir), max_tokens=args.max_tokens, timeout_s=300, retries=1, temperature=args.temperature)
             llm = LLMTeacher(chat, name="transformers-serve#SmolLM2-135M-Instruct", concurrency=1, per_request=args.budget)
             rows.append(measure(llm.name, llm, args.budget, args.retries))
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+        # The server answers 200 to `response_format` and drops it (its log says so): its replies are text.
+        if "Ignoring unsupported fields in the request: {'response_format'}" in log.read_text():
+            rows[-1]["note"] = "the server ignored response_format (its log: Ignoring unsupported fields): replies are unconstrained text"
     meta = {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.platform()}, {os.cpu_count()} CPUs shared with other jobs (load average at the end {os.getloadavg()[0]:.2f})",
         "command": "python benchmarks/teacher_models.py " + " ".join(sys.argv[1:]),
         "budget": args.budget,
         "retries": args.retries,
-        "llm": f"SmolLM2-135M-Instruct (CPU, fp32, 1 thread), max_tokens {args.max_tokens}, T 0.7",
+        "llm": f"SmolLM2-135M-Instruct (CPU, fp32, 1 thread), max_tokens {args.max_tokens}, T {args.temperature}",
         "server_start_s": ready_s,
     }
     out = Path(__file__).parent / "results"

@@ -118,6 +118,25 @@ class Environment(Protocol):
         counts), the hint the episode's eval and GRPO lengths start from."""
         ...
 
+    def verify_text(self, spec: dict[str, Any], prompt: str) -> Verdict:
+        """Whether a teacher-written `prompt` (what the student reads) asks the verified spec's
+        problem; `text_mismatch` otherwise. The teacher agent calls it on every such draft."""
+        ...
+
+    def reads_back(self, spec: dict[str, Any]) -> bool:
+        """Whether a word problem for `spec` can be checked by reading it back as an expression."""
+        ...
+
+    def wording_pattern(self, spec: dict[str, Any]) -> str | None:
+        """A regular expression the student's text for `spec` must match, for LLM backends that
+        decode to it (None: no pattern, the text is only verified)."""
+        ...
+
+    def read_back(self, spec: dict[str, Any], expression: str) -> bool | None:
+        """Whether `expression`, derived from the problem's text alone, has the spec's value
+        (None: an expression the environment cannot parse)."""
+        ...
+
     def add_skill(self, skill: Skill) -> Skill:
         """Register a discovered sub-skill; raises ValueError if its spec can't classify problems."""
         ...
@@ -222,6 +241,24 @@ class BaseEnvironment(ABC):
             if s.id == skill_id and s.kind == "skill":
                 return s
         raise ValueError(f"unknown skill '{skill_id}': not a trainable skill of {self.name}")
+
+    def verify_text(self, spec: dict[str, Any], prompt: str) -> Verdict:
+        """Default: only the environment's own rendering of the spec. An environment that cannot
+        check free text against a spec refuses it, since the student is rewarded for the spec's
+        answer whatever the text asks; domains that can check wording override this."""
+        if " ".join(prompt.split()) == " ".join(self.render(spec).split()):
+            return Verdict(accepted=True)
+        return Verdict(accepted=False, reason="text_mismatch", detail=f"{self.name} accepts only its own wording of a spec")
+
+    def reads_back(self, spec: dict[str, Any]) -> bool:
+        """Default: no round-trip reading (see `verify_text`)."""
+        return False
+
+    def read_back(self, spec: dict[str, Any], expression: str) -> bool | None:
+        return None
+
+    def wording_pattern(self, spec: dict[str, Any]) -> str | None:
+        return None
 
     def answer_matches(self, spec: dict[str, Any], expected: str, stated: str) -> bool:
         """Whether a stated answer is the solver's `expected` one (domains may normalise)."""

@@ -76,3 +76,19 @@ def test_env_help_is_generated_from_the_registry():
 
     params = {p.name: p for p in typer.main.get_command(app).commands["run"].params}
     assert all(name in params["env"].help for name in environment_names())
+
+
+def test_teacher_text_checks_are_in_the_contract_with_a_safe_default():
+    """The teacher agent calls `verify_text` on every teacher-written prompt; an environment that
+    cannot check wording accepts only its own rendering and reads nothing back."""
+    assert {"verify_text", "reads_back", "read_back"} <= set(required_members())
+    env = get_environment("countdown")
+    assert type(env).verify_text is BaseEnvironment.verify_text
+    spec = env.generate(env.eval_skills()[0].id, env.eval_skills()[0].min_level, 1, __import__("random").Random(0))[0].spec
+    assert env.verify_text(spec, "  " + env.render(spec).replace(" ", "  ")).accepted  # whitespace does not matter
+    other = env.verify_text(spec, "What is 99 + 11?")
+    assert (other.accepted, other.reason) == (False, "text_mismatch")
+    assert env.reads_back(spec) is False and env.read_back(spec, "1 + 1") is None
+    arith = get_environment("arithmetic")  # overrides: checks the numbers in free wording
+    assert arith.verify_text({"op": "expr", "expr": "47 + 38"}, "Tom has 47 apples and gets 38 more. How many now?").accepted
+    assert not arith.verify_text({"op": "expr", "expr": "47 + 38"}, "What is 99 + 11?").accepted

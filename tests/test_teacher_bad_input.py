@@ -207,3 +207,41 @@ def test_word_problems_are_read_back_by_an_independent_call(env, reading, accept
         assert [p.prompt for p in batch.problems] == [story["prompt"]]
     else:
         assert [r.reason for r in batch.rejected] == ["text_mismatch"] and "word problem" in batch.rejected[0].detail
+
+
+def test_diversify_asks_the_students_text_apart_pinned_to_the_spec(env):
+    """With an environment, a diversify draft's text is a second request decoded to the spec's
+    `wording_pattern`: a small model copied the shown example's text, numbers and all, when it
+    wrote both in one reply. The text is still verified (a number word is refused)."""
+    import re
+
+    seen: list[dict] = []
+
+    class Recording(CannedChat):
+        def complete(self, messages, schema, *, seed=None, max_tokens=None):
+            seen.append(schema)
+            return super().complete(messages, schema, seed=seed, max_tokens=max_tokens)
+
+    specs = reply(GOOD, {"spec": {"op": "expr", "expr": "52 + 31"}}, {"spec": {"op": "expr", "expr": "23 + 14"}})
+    graph = SkillGraph(env.skill_graph())
+    tracker = MasteryTracker()
+    tracker.record_eval(0, [SkillEval(skill_id=s.id, split="heldout", n=20, correct=5) for s in graph.trainable()])
+    chat = Recording(specs, '{"prompt": "What is 47 + 38? Reply with just the number."}', "not json", '{"prompt": "Take 23 + 14 twice."}')
+    ctx = TeachingContext(
+        env=env,
+        graph=graph,
+        report=build_weakness_report(graph, tracker, round=0),
+        model=LLMTeacher(chat, name="canned", per_request=8, env=env),
+        round=1,
+        eval_keys=env.eval_keys(),
+        eval_texts=set(),
+        fixed_plan=TeachingPlan(items=[PlanItem(skill_id="add.2digit", action="diversify", budget=3, difficulty=1)]),
+    )
+    batch, cost, _ = TeacherAgent(TeacherConfig(max_retries=1)).teach(ctx)
+    assert "prompt" not in seen[0]["properties"]["problems"]["items"]["properties"]  # specs first
+    patterns = [s["properties"]["prompt"]["pattern"] for s in seen[1:4]]
+    assert re.fullmatch(patterns[0], "What is 47 + 38? Reply with just the number.")
+    assert not re.fullmatch(patterns[0], "What is 47 + 39?") and not re.fullmatch(patterns[1], "What is 47 + 38?")
+    assert [p.prompt for p in batch.problems] == ["What is 47 + 38? Reply with just the number."]
+    assert sorted(r.reason for r in batch.rejected) == ["text_mismatch", "unparsable"]  # "twice"; a text that did not parse
+    assert cost.requests == 4

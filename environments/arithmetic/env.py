@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -198,6 +199,17 @@ class ArithmeticEnv(BaseEnvironment):
         a = analyse(spec)
         why = check_wording(a, prompt) if a.ok else "the spec has no answer"
         return Verdict(accepted=why is None, reason=None if why is None else "text_mismatch", detail=why or "")
+
+    def wording_pattern(self, spec: dict[str, Any]) -> str | None:
+        """An expression spec's text: words around the expression exactly as the spec writes it, no
+        other digit, no braces or quotes (so it passes the numbers and arithmetic checks by
+        construction; number words and instructions are still refused by `verify_text`)."""
+        a = analyse(spec)
+        if not (a.ok and a.expr is not None and isinstance(spec.get("expr"), str)):
+            return None
+        words = "[A-Za-z ,.?!']{0,120}"
+        expr = re.sub(r"([\\^$.|?*+()\[\]{}])", r"\\\1", spec["expr"].strip())
+        return f"{words}{expr}{words}"
 
     def reads_back(self, spec: dict[str, Any]) -> bool:
         """Whether a word problem for `spec` can be checked by reading it back as an expression."""
