@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from teachloop.agents.backends import teacher_forms
 from teachloop.config import RunConfig, build_config
+from teachloop.distributed import is_writer, world_size
 from teachloop.environments import environment_names
 from teachloop.errors import UserError, entry, err, q
 from teachloop.rundir import RunDir
@@ -75,7 +76,14 @@ def run(
         overrides["grpo"] = {"vllm": vllm}
     cfg = build_config(config, overrides)
     _check_vllm(cfg)
+    if run_dir is None and world_size() > 1:  # a timestamped default would differ between the processes
+        raise UserError("--run-dir is required when several processes run the episode (accelerate launch / torchrun)")
+    if run_dir is None and world_size() > 1:  # a timestamped default would differ between the processes
+        raise UserError("--run-dir is required when several processes run the episode (accelerate launch / torchrun)")
     rd = RunDir(run_dir or Path("runs") / f"{cfg.env}-{datetime.now():%Y%m%d-%H%M%S}")
+    if not is_writer():  # under accelerate launch / torchrun only rank 0 checks and writes the run dir
+        _run_episode(cfg, rd, fresh=True)
+        return
     if rd.is_run() and rd.config.exists():
         with rd.writer_lock():  # a process working on it: the error names its pid
             pass
@@ -140,11 +148,12 @@ def _run_episode(cfg, rd: RunDir, fresh: bool = False, restart_student: bool = F
     from teachloop.episode import Episode
     from teachloop.interrupt import Interrupted, graceful_sigint
 
-    console.print(
+    out = console if is_writer() else Console(quiet=True)  # one voice under several processes
+    out.print(
         f"[bold]teachloop[/bold] env={cfg.env} curriculum={cfg.curriculum} teacher={escape(cfg.teacher.model)} student={escape(cfg.student)} "
         f"rounds={cfg.rounds} profile={cfg.profile} → {escape(str(rd.root))}"
     )
-    ep = Episode(cfg, rd, console)
+    ep = Episode(cfg, rd, out)
     ep.restart_student = restart_student
     try:
         with graceful_sigint():
@@ -157,7 +166,7 @@ def _run_episode(cfg, rd: RunDir, fresh: bool = False, restart_student: bool = F
         hint = f"; continue later with `teachloop resume {q(rd.root)}`" if kept else ""
         err.print(f"[bold red]error:[/bold red] {escape(str(e))}{escape(hint)}")
         raise typer.Exit(1) from None
-    console.print(
+    out.print(
         f"done: {_plural(len(results), 'round')} in {escape(str(rd.root))} — "
         f"`teachloop inspect {escape(q(rd.root))}`, `teachloop report {escape(q(rd.root))}`"
     )
@@ -205,7 +214,7 @@ def _resume_locked(rd: RunDir, rounds: Optional[int], config: Optional[Path], fo
 
     check_resumable(rd, check_student=not restart_student)
     _preflight_resume(wanted, rd)
-    if wanted != stored:
+    if wanted != stored and is_writer():
         write_atomic(rd.config, dump_config(wanted))
     done = Episode(wanted, rd, console).finished_rounds()
     if done and done[-1].round >= wanted.rounds:

@@ -153,14 +153,6 @@ class RunDir:
             yield
 
 
-def process_rank() -> int:
-    """This process's global rank under `torchrun` / `accelerate launch` (RANK), 0 otherwise."""
-    try:
-        return int(os.environ.get("RANK", "0"))
-    except ValueError:
-        return 0
-
-
 @contextmanager
 def hold_lock(path: Path, *, what: str) -> Iterator[None]:
     """An exclusive `flock` on `path` for the block; a second holder fails at once with a
@@ -168,7 +160,9 @@ def hold_lock(path: Path, *, what: str) -> Iterator[None]:
     with its process, so a run killed with -9 never blocks the next one. The pid written into the
     file is only for that message. Under multi-process launch only rank 0 takes it (other ranks
     never write the run dir)."""
-    if process_rank() != 0:
+    from teachloop.distributed import is_writer
+
+    if not is_writer():
         yield
         return
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -70,8 +70,9 @@ def evaluate(
     )
     # Chat templates already contain their special tokens; adding BOS again would change the text
     # the student saw in training (TRL tokenizes with add_special_tokens=False too).
+    rank, world = _process_group()
     encoded = tok([to_prompt_text(student, p) for p in problems], add_special_tokens=False)["input_ids"]
-    order = sorted(range(total), key=lambda i: len(encoded[i]))
+    order = sorted(range(total), key=lambda i: len(encoded[i]))[rank::world]  # this process's share
     texts: list[str] = [""] * total
     generated = 0
     gen_seconds = 0.0
@@ -79,7 +80,7 @@ def evaluate(
     model.eval()
     try:
         with quiet(), torch.inference_mode():
-            for lo in range(0, total, batch_size):
+            for lo in range(0, len(order), batch_size):
                 idx = order[lo : lo + batch_size]
                 width = max(len(encoded[i]) for i in idx)
                 ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
@@ -98,9 +99,11 @@ def evaluate(
                     generated += end
                     texts[i] = tok.decode(seq[:end], skip_special_tokens=True)
                 if on_progress:
-                    on_progress(min(lo + batch_size, total), total)
+                    on_progress(min((lo + batch_size) * world, total), total)
     finally:
         model.train(was_training)
+    if world > 1:  # every process ends with every completion (and the slowest process's time)
+        texts, generated, gen_seconds = _gather({i: texts[i] for i in order}, total, generated, gen_seconds)
 
     attempts: list[Attempt] = []
     for problem, text in zip(problems, texts, strict=True):
@@ -132,3 +135,25 @@ def _eos_ids(model: object, tok: object) -> list[int]:
     if tok.eos_token_id is not None and tok.eos_token_id not in ids:  # type: ignore[attr-defined]
         ids.insert(0, tok.eos_token_id)  # type: ignore[attr-defined]
     return ids
+
+
+def _process_group() -> tuple[int, int]:
+    """(rank, world size) of an initialised torch.distributed group, else (0, 1): under
+    `accelerate launch` / `torchrun` every process evaluates a share and all gather the texts."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _gather(mine: dict[int, str], total: int, generated: int, seconds: float) -> tuple[list[str], int, float]:
+    import torch.distributed as dist
+
+    parts: list = [None] * dist.get_world_size()
+    dist.all_gather_object(parts, (mine, generated, seconds))
+    texts = [""] * total
+    for share, _, _ in parts:
+        for i, text in share.items():
+            texts[i] = text
+    return texts, sum(g for _, g, _ in parts), max(s for _, _, s in parts)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import math
+import os
 import random
 import shutil
 import time
@@ -191,11 +192,18 @@ def train_round(
     use_cpu = (not cuda) if settings.use_cpu is None else settings.use_cpu
     bf16 = (not use_cpu and cuda and torch.cuda.is_bf16_supported()) if settings.bf16 is None else settings.bf16
     rollouts = settings.prompts_per_step * settings.num_generations
+    world = _world_size()
+    if settings.prompts_per_step % world or rollouts % (world * settings.gradient_accumulation_steps):
+        raise ValueError(
+            f"grpo.prompts_per_step={settings.prompts_per_step} must be a multiple of the {world} training processes "
+            f"(each generates whole groups), and prompts_per_step × num_generations of processes × gradient_accumulation_steps"
+        )
     with quiet(not settings.verbose):
         config = GRPOConfig(
             output_dir=str(output_dir),
             max_steps=settings.steps,
-            per_device_train_batch_size=rollouts // settings.gradient_accumulation_steps,
+            # the global batch of a step stays prompts_per_step × num_generations, split over the processes
+            per_device_train_batch_size=rollouts // (settings.gradient_accumulation_steps * world),
             gradient_accumulation_steps=settings.gradient_accumulation_steps,
             steps_per_generation=settings.gradient_accumulation_steps,  # one generation batch = one optimizer step
             num_generations=settings.num_generations,
@@ -270,6 +278,10 @@ def train_round(
                 student.model = trained.merge_and_unload()
             elif trained is not base:  # a wrapper TRL/accelerate left around a copy: bring the weights home
                 base.load_state_dict(trained.state_dict())
+            if world > 1:  # each process scored its own groups: every process gets all of them
+                from accelerate.utils import gather_object
+
+                recorder.groups = gather_object(recorder.groups)
             log_history = list(trainer.state.log_history)
             steps_done = trainer.state.global_step
         except BaseException:
@@ -290,6 +302,11 @@ def train_round(
     stats["seconds_per_step"] = train_seconds / steps_done if steps_done else math.nan
     stats["learning_rate"] = settings.resolved_learning_rate()
     return TrainOutcome(attempts=recorder.attempts(round=round), stats=stats, seconds=time.perf_counter() - start)
+
+
+def _world_size() -> int:
+    """Training processes under `accelerate launch` / `torchrun` (WORLD_SIZE), 1 otherwise."""
+    return max(1, int(os.environ.get("WORLD_SIZE", "1")))
 
 
 def trl_vllm_args(settings: GRPOSettings) -> dict[str, Any]:
