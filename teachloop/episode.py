@@ -34,6 +34,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from teachloop import distributed
 from teachloop.agents.strategies import CurriculumStrategy, Proposal, StrategyContext, make_strategy
 from teachloop.agents.teacher import normalise_text
 from teachloop.config import RunConfig, answer_lengths, dump_config
@@ -61,7 +62,8 @@ class Episode:
     def __init__(self, cfg: RunConfig, run_dir: RunDir, console: Console | None = None, options: EpisodeOptions | None = None):
         self.cfg = cfg
         self.rd = run_dir
-        self.console = console or Console()
+        self.writer = distributed.is_writer()  # rank 0 (or the only process) decides and writes the run dir
+        self.console = (console or Console()) if self.writer else Console(quiet=True)
         self.opt = options or EpisodeOptions()
         self.env = self.opt.env if self.opt.env is not None else get_environment(cfg.env)
         self.view: StudentView = self.opt.view or PlainView(self.env)
@@ -133,14 +135,18 @@ class Episode:
         return read_jsonl(self.rd.rounds, RoundResult)
 
     def _prepare(self) -> int:
-        """Create or reopen the run dir; return the last committed round (-1: nothing yet)."""
-        self.rd.create()
-        if not self.rd.config.exists():
-            write_atomic(self.rd.config, dump_config(self.cfg))
-        repair_jsonl(self.rd.rounds)  # a torn commit line is no commit: later appends start a fresh line
-        done = self.finished_rounds()
-        last = done[-1].round if done else (0 if self.rd.skill_graph(0).exists() else -1)
-        self._drop_uncommitted(last)
+        """Create or reopen the run dir; return the last committed round (-1: nothing yet).
+        Rank 0 repairs the run dir; the other ranks read it once rank 0 says which round is last."""
+        last = None
+        if self.writer:
+            self.rd.create()
+            if not self.rd.config.exists():
+                write_atomic(self.rd.config, dump_config(self.cfg))
+            repair_jsonl(self.rd.rounds)  # a torn commit line is no commit: later appends start a fresh line
+            done = self.finished_rounds()
+            last = done[-1].round if done else (0 if self.rd.skill_graph(0).exists() else -1)
+            self._drop_uncommitted(last)
+        last = distributed.broadcast(last)
         if last >= 0:
             snap = SkillGraphSnapshot.load(self.rd.skill_graph(last))
             self.graph = snap.graph()
@@ -195,7 +201,11 @@ class Episode:
         )
 
     def _restore(self, last: int) -> None:
-        """The strategy, its rng and the last round's evidence, as the last committed round left them."""
+        """The strategy, its rng and the last round's evidence, as the last committed round left them.
+        Only rank 0 has a strategy: an LLM teacher is asked once, not once per process."""
+        if not self.writer:
+            self.strategy = None
+            return
         self.strategy = self._make_strategy()
         self.rng = random.Random(self.opt.rng_seed or f"{self.cfg.curriculum}/{self.cfg.seed}")
         path = strategy_state_path(self.rd, last)
@@ -219,6 +229,7 @@ class Episode:
     # ---- the loop ----------------------------------------------------------------------
     def run(self) -> list[RoundResult]:
         cfg = self.cfg
+        distributed.init()
         last = self._prepare()
         self._answer_lengths()
         if self.opt.diagnostic is None:
@@ -236,9 +247,11 @@ class Episode:
         if last < 0:
             t0 = time.perf_counter()
             evals, self.last_eval, _ = self._diagnose(0)
-            self._commit_start()
+            if self.writer:
+                self._commit_start()
             last = 0
             self.console.print(f"[dim]initial evaluation: {time.perf_counter() - t0:.1f}s[/dim]")
+        distributed.barrier()  # rank 0's round-0 records are on disk before the other ranks read them
         results: list[RoundResult] = self.finished_rounds()
         last_evals = results[-1].eval_after if results else _evals_of_round(self.rd, 0)
         steps_done = sum(k for k, _ in self.schedule[:last])
@@ -248,18 +261,24 @@ class Episode:
             steps, n = self.schedule[r - 1]
             walls: dict[str, float] = {}
             t0 = time.perf_counter()
-            proposal = self._decide(r, n, steps_done)
+            if self.writer:  # rank 0 decides and writes the batch, then every rank gets it
+                proposal = self._decide(r, n, steps_done)
+                batch = [p if p.round == r else p.model_copy(update={"round": r}) for p in proposal.problems]
+                self._write_batch(r, batch, proposal)
+            batch, proposal = distributed.broadcast((batch, proposal) if self.writer else None)
+            if not self.writer:
+                self._add_skills(proposal.new_skills)
             walls["teach"] = time.perf_counter() - t0
-            batch = [p if p.round == r else p.model_copy(update={"round": r}) for p in proposal.problems]
-            self._write_batch(r, batch, proposal)
 
             t0 = time.perf_counter()
             train = self._train(r, batch, steps)
             walls["train"] = time.perf_counter() - t0
-            append_jsonl(self.rd.attempts, train.attempts)
+            distributed.trace(r, [p.id for p in batch], self.student.model, train.stats.get("steps", 0.0))
             self.tracker.observe_training(train.attempts)
             t0 = time.perf_counter()
-            self.strategy.observe(train.attempts)
+            if self.writer:
+                append_jsonl(self.rd.attempts, train.attempts)
+                self.strategy.observe(train.attempts)
             walls["teach"] += time.perf_counter() - t0
 
             t0 = time.perf_counter()
@@ -267,7 +286,8 @@ class Episode:
             walls["evaluate"] = time.perf_counter() - t0
             steps_done += steps
             result = round_result(r, last_evals, evals, batch, proposal, train, tok_s, walls)
-            self._commit(r, result)
+            if self.writer:
+                self._commit(r, result)
             results.append(result)
             self.last_train, self.last_eval, self.last_problems = train.attempts, eval_attempts, _unique(batch)
             self.console.print(round_table(result, self.graph, cfg.curriculum))
@@ -315,6 +335,14 @@ class Episode:
             raise RuntimeError(f"round {r}: strategy {self.cfg.curriculum} returned no problems")
         return proposal
 
+    def _add_skills(self, skills: list) -> None:
+        """Another rank: the sub-skills rank 0's strategy discovered this round, so that every rank
+        scores them the same way."""
+        for s in skills:
+            if s.id not in self.graph.skills:
+                self.env.add_skill(s)
+                self.graph.add_skill(s)
+
     def _describe(self) -> str:
         model = getattr(self.strategy, "model_name", None)
         return model if self.cfg.curriculum == "teacher" and model else self.cfg.curriculum
@@ -348,10 +376,11 @@ class Episode:
         evals, attempts, tok_s = self.evaluate(r, self.diagnostic)
         if self.opt.diagnostic is None:
             evals += self._subskill_evals(attempts, [p for ps in self.diagnostic.values() for p in ps])
-        append_jsonl(self.rd.attempts, attempts)
         self.tracker.record_eval(r, evals)
         self.tracker.end_round(r)
-        self.strategy.observe_eval(r, evals, attempts)
+        if self.writer:
+            append_jsonl(self.rd.attempts, attempts)
+            self.strategy.observe_eval(r, evals, attempts)
         kw = {"new_skills": new_skills} if new_skills is not None else {}
         self.report = build_weakness_report(self.graph, self.tracker, round=r, attempts=attempts, problems=self.diag_by_id, **kw)
         return evals, attempts, tok_s
