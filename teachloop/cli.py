@@ -78,8 +78,6 @@ def run(
     _check_vllm(cfg)
     if run_dir is None and world_size() > 1:  # a timestamped default would differ between the processes
         raise UserError("--run-dir is required when several processes run the episode (accelerate launch / torchrun)")
-    if run_dir is None and world_size() > 1:  # a timestamped default would differ between the processes
-        raise UserError("--run-dir is required when several processes run the episode (accelerate launch / torchrun)")
     rd = RunDir(run_dir or Path("runs") / f"{cfg.env}-{datetime.now():%Y%m%d-%H%M%S}")
     if not is_writer():  # under accelerate launch / torchrun only rank 0 checks and writes the run dir
         _run_episode(cfg, rd, fresh=True)
