@@ -17,9 +17,11 @@ Held-out and OOD problems are never trained on (the environment's `generate` exc
 no strategy sees them: the teacher's weakness report reads its own probe set, drawn fresh from
 the generators, charged to its budget (`probe_for='all'` gives every strategy the same probe).
 
-Statistics: on the pre-registered headline (every skill in play), per seed the strategy's score
-minus random's (paired: same seed, same GRPO sampling seed, same start), mean ± t-based 95 %
-interval over seeds. "Generations to target": the first point (linear interpolation on the
+Statistics: on the pre-registered headline (every skill in play), per run the strategy's score
+minus random's (paired: same warm start, same GRPO sampling seed), mean ± t-based 95 % interval;
+with W > 1 warm starts (SFT seeds, `warm_starts`) the interval is over the W warm-start means of
+the paired differences, GRPO seeds averaged within each (`stats.clustered_ci`), so it includes
+warm-start variance; with one warm start it is over the seeds. "Generations to target": the first point (linear interpolation on the
 accuracy-vs-generations curve) at which a run reaches random's final accuracy, averaged over
 seeds and smoothed over each seed's last 3 curve points; a run that never does counts at the
 budget (censored) and the table says "reached k/n". Results recorded before these rules render

@@ -44,7 +44,13 @@ def bench_command(
     ctx: typer.Context,
     env: str = typer.Option("arithmetic", help="Task environment."),
     strategies: str = typer.Option(",".join(STRATEGIES), help="Comma-separated strategies: " + ", ".join(STRATEGIES) + "."),
-    seeds: int = typer.Option(4, help="Seeds per strategy (paired across strategies)."),
+    seeds: int = typer.Option(4, help="GRPO seeds per strategy and warm start (paired across strategies)."),
+    warm_starts: int = typer.Option(
+        1,
+        help="Warm starts (SFT seeds), each with --seeds GRPO seeds per strategy; with 2 or more the CIs are t-intervals "
+        "over the warm-start means (warm-start variance included).",
+    ),
+    sft_seed0: Optional[int] = typer.Option(None, help="First SFT seed of the warm starts (default: 0 for dev, 100000 for test)."),
     budget: int = typer.Option(25600, help="Student rollouts per run (GRPO steps × prompts per step × completions)."),
     student: str = typer.Option("tiny", help="tiny (SFT warm start, cached) | tiny-raw[:SEED] | smollm2 | a model dir."),
     teachers: str = typer.Option(
@@ -156,6 +162,8 @@ def bench_command(
         "teachers": _csv(teachers) or ["procedural"],
         "seeds": seeds,
         "seed0": seed0 if seed0 is not None else (TEST_SEED0 if split == "test" else 0),
+        "warm_starts": warm_starts,
+        "sft_seed0": sft_seed0 if sft_seed0 is not None else (TEST_SEED0 if split == "test" else 0) if student.startswith("tiny") else None,
         "split": split,
         "probe_for": probe_for,
         "subset": _csv(subset or ""),
@@ -353,6 +361,10 @@ def _check_flags(cfg: BenchConfig, explicit: set[str]) -> list[str]:
             notes.append(f"--{_flag(flag)} is unused: it applies to {what} only")
     if "sft_stop_accuracy" in explicit and "sft_steps" in explicit:
         raise ConfigError("--sft-stop-accuracy: a fixed --sft-steps warm start has no stop rule; give one of the two")
+    if cfg.warm_starts > 1 and not (cfg.student == "tiny" or cfg.student.startswith("tiny-raw")):
+        raise ConfigError(f"--warm-starts: student {cfg.student} has no warm start to vary (only tiny and tiny-raw have one)")
+    if "sft_seed0" in explicit and not (cfg.student == "tiny" or cfg.student.startswith("tiny-raw")):
+        notes.append("--sft-seed0 is unused: it applies to the tiny student only")
     if "subset_reason" in explicit and not cfg.subset:
         notes.append("--subset-reason is unused without --subset")
     rounds = min(len(cfg.schedule(cfg.probe_size(n))) for n in cfg.strategy_names())

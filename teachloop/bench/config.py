@@ -32,8 +32,19 @@ class BenchConfig(Record):
     env: str = Field(default="arithmetic", description="Task environment.")
     strategies: list[str] = Field(default_factory=lambda: list(STRATEGIES))
     teachers: list[str] = Field(default_factory=lambda: ["procedural"], description="Teacher models for 'teacher'.")
-    seeds: int = Field(default=4, ge=1)
-    seed0: int = Field(default=0, description="First seed; runs use seed0 .. seed0 + seeds - 1.")
+    seeds: int = Field(default=4, ge=1, description="GRPO seeds per warm start (S).")
+    seed0: int = Field(default=0, description="First GRPO seed; warm start w's runs use seed0 + w·seeds .. seed0 + (w+1)·seeds - 1.")
+    warm_starts: int = Field(
+        default=1,
+        ge=1,
+        description="Warm starts (W): distinct SFT seeds, each the start of `seeds` GRPO seeds per strategy. CIs are "
+        "t-intervals over the W warm-start means (GRPO seeds averaged within each), so they include warm-start variance.",
+    )
+    sft_seed0: int | None = Field(
+        default=None,
+        description="First SFT seed; warm starts use sft_seed0 .. sft_seed0 + warm_starts - 1 (in the split's seed "
+        "namespace). None: the tiny settings' own seeds (one warm start; results recorded before this field).",
+    )
     split: Literal["dev", "test"] = Field(
         default="test",
         description="Eval sets: 'dev' (the environment's held-out/OOD sets, tuned on) or 'test' (a seed namespace "
@@ -131,6 +142,8 @@ class BenchConfig(Record):
             raise ValueError("subset_reason: say why the subset is reported")
         if not set(self.subset) <= set(self.skills):
             raise ValueError("subset: only skills in play")
+        if self.sft_seed0 is None and self.warm_starts > 1:  # several warm starts: SFT seeds of the split's namespace
+            self.sft_seed0 = TEST_SEED0 if self.split == "test" else 0
         return self
 
     @property
@@ -139,12 +152,28 @@ class BenchConfig(Record):
         return self.targeted is not None
 
     def check_seeds(self) -> None:
-        """Dev (tuning) and test (recorded) runs use disjoint seed namespaces."""
-        last = self.seed0 + self.seeds - 1
+        """Dev (tuning) and test (recorded) runs use disjoint seed namespaces, GRPO and SFT seeds alike."""
+        last = self.seed0 + self.warm_starts * self.seeds - 1
         if self.split == "test" and self.seed0 < TEST_SEED0:
             raise ValueError(f"seed0: a test run uses seeds from {TEST_SEED0} on (below are tuning seeds)")
         if self.split == "dev" and last >= TEST_SEED0:
             raise ValueError(f"seed0: a dev run uses seeds below {TEST_SEED0} (from there on they are test seeds)")
+        if self.sft_seed0 is not None:
+            if self.split == "test" and self.sft_seed0 < TEST_SEED0:
+                raise ValueError(f"sft_seed0: a test run warm-starts from SFT seeds from {TEST_SEED0} on (below are tuning seeds)")
+            if self.split == "dev" and self.sft_seed0 + self.warm_starts - 1 >= TEST_SEED0:
+                raise ValueError(f"sft_seed0: a dev run uses SFT seeds below {TEST_SEED0} (from there on they are test seeds)")
+
+    def sft_seeds(self) -> list[int | None]:
+        """The SFT seed of each warm start (None: the tiny settings' own, for one warm start)."""
+        if self.sft_seed0 is None:
+            return [None]
+        return [self.sft_seed0 + w for w in range(self.warm_starts)]
+
+    def grpo_seeds(self, warm: int) -> list[int]:
+        """The GRPO seeds of warm start `warm` (distinct across warm starts: nested, not crossed)."""
+        first = self.seed0 + warm * self.seeds
+        return list(range(first, first + self.seeds))
 
     def schedule(self, probe: int = 0) -> list[int]:
         """GRPO steps per round such that training rollouts plus a `probe` of greedy generations
@@ -180,9 +209,10 @@ class BenchConfig(Record):
             out[name] = sum(schedule) * self.rollouts_per_step + len(schedule) * probe
         return out
 
-    def all_runs(self) -> list[tuple[str, int]]:
-        """Every (strategy, seed) run of the benchmark, in the order they run and are recorded."""
-        return [(name, seed) for seed in range(self.seed0, self.seed0 + self.seeds) for name in self.strategy_names()]
+    def all_runs(self) -> list[tuple[str, int, int]]:
+        """Every (strategy, warm start, GRPO seed) run of the benchmark, in the order they run and are
+        recorded; every strategy of a (warm start, seed) cell starts from the same student (paired)."""
+        return [(name, w, seed) for w in range(self.warm_starts) for seed in self.grpo_seeds(w) for name in self.strategy_names()]
 
     @property
     def rollouts_per_step(self) -> int:
@@ -227,6 +257,7 @@ class CurvePoint(Record):
 class RunResult(Record):
     strategy: str
     seed: int
+    warm_start: int = Field(default=0, description="Index of the warm start (SFT seed) the run started from.")
     curve: list[CurvePoint] = Field(default_factory=list)
     heldout: dict[str, float] = Field(default_factory=dict, description="Final held-out accuracy per skill (full set).")
     ood: dict[str, float] = Field(default_factory=dict, description="Final OOD accuracy per skill.")
@@ -243,10 +274,23 @@ class RunResult(Record):
     strategy_state: dict[str, Any] = Field(default_factory=dict, description="Strategy-specific summary.")
 
 
+class WarmStart(Record):
+    """One warm start: its SFT seed, the student it gives and that student's start accuracy."""
+
+    sft_seed: int | None = None
+    student: str = ""
+    start: dict[str, dict[str, float]] = Field(default_factory=dict, description="Start accuracy: split -> skill -> acc.")
+    start_curve: dict[str, float] = Field(default_factory=dict)
+    record: dict[str, Any] = Field(default_factory=dict, description="The warm start's record (SFT steps, calibration).")
+
+
 class BenchResult(Record):
     config: BenchConfig
     meta: dict[str, Any] = Field(default_factory=dict)
-    start: dict[str, dict[str, float]] = Field(default_factory=dict, description="Start accuracy: split -> skill -> acc.")
+    start: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="Start accuracy: split -> skill -> acc (mean over the warm starts)."
+    )
     start_curve: dict[str, float] = Field(default_factory=dict)
+    warm: list[WarmStart] = Field(default_factory=list, description="Per warm start (empty in results recorded before them).")
     runs: list[RunResult] = Field(default_factory=list)
     summary: dict[str, Any] = Field(default_factory=dict)

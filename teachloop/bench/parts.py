@@ -86,8 +86,12 @@ def probe_set(env: Environment, graph: SkillGraph, cfg: BenchConfig) -> list[Pro
     return [p for sid in cfg.skills for p in generate_over_levels(env, graph.skills[sid], cfg.probe_per_skill, "bench-probe")]
 
 
-def resolve_student(cfg: BenchConfig, env: Environment, log: Log) -> tuple[str, bool, dict[str, Any]]:
-    """(what `load_student` gets, whether the tiny view applies, warm-start record)."""
+def resolve_student(cfg: BenchConfig, env: Environment, log: Log, sft_seed: int | None = None) -> tuple[str, bool, dict[str, Any]]:
+    """(what `load_student` gets, whether the tiny view applies, warm-start record) of the warm
+    start with SFT seed `sft_seed` (None: the tiny settings' own seeds). Seed s initialises the
+    model and seeds the SFT's batching (s) and its generated examples (the settings' data seed + s),
+    so seed 0 is the warm start recorded before warm starts had seeds. `tiny-raw:N` (no SFT) uses
+    init seed N + the warm start's index."""
     spec = cfg.student.strip()
     if spec == "tiny":
         from teachloop.training.tiny_bench import warm_tiny_student
@@ -96,12 +100,28 @@ def resolve_student(cfg: BenchConfig, env: Environment, log: Log) -> tuple[str, 
         if not tiny.stop_skills:
             # the warm start's stop rule reads the frontier skills (a warm-start setting, not the headline)
             tiny = tiny.model_copy(update={"stop_skills": [s for s in TINY_TARGETED if s in tiny.skills] or list(tiny.skills)})
+        if sft_seed is not None:
+            tiny = tiny.model_copy(
+                update={
+                    "init_seed": sft_seed,
+                    "data_seed": cfg.tiny.data_seed + sft_seed,
+                    "sft": tiny.sft.model_copy(update={"seed": sft_seed}),
+                }
+            )
         path, meta = warm_tiny_student(env, tiny, cfg.cache_dir, log=log)
         return str(path), True, meta
     if spec == "tiny-raw" or spec.startswith("tiny-raw:"):
-        seed = spec.split(":", 1)[1] if ":" in spec else "0"
-        return f"tiny:{seed}", True, {"source": "random-init"}
+        if ":" in spec:
+            seed = int(spec.split(":", 1)[1]) + (cfg.sft_seeds().index(sft_seed) if sft_seed is not None else 0)
+        else:
+            seed = sft_seed or 0
+        return f"tiny:{seed}", True, {"source": "random-init", "init_seed": seed}
     return spec, False, {}
+
+
+def resolve_students(cfg: BenchConfig, env: Environment, log: Log) -> list[tuple[str, bool, dict[str, Any]]]:
+    """`resolve_student` for each warm start (one per SFT seed), trained now if not cached."""
+    return [resolve_student(cfg, env, log, s) for s in cfg.sft_seeds()]
 
 
 def load_bench_student(student_ref: str, cfg: BenchConfig) -> Any:

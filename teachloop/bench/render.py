@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from teachloop.bench.config import TINY_TARGETED, BenchConfig, BenchResult
-from teachloop.bench.stats import summarize
+from teachloop.bench.stats import CI_SEEDS, summarize
 from teachloop.errors import q
 from teachloop.skills.files import write_atomic
 
@@ -47,6 +47,17 @@ def _setup_line(cfg: BenchConfig, meta: dict[str, Any]) -> str:
         start = f"warm start: SFT {steps:.0f} steps"
     else:
         start = "no SFT warm start"
+    several = meta.get("warm_starts") or []
+    if len(several) > 1:
+        checks = [(w.get("calibration") or [{}])[-1] for w in several]
+        if all(checks):
+            start = (
+                f"{len(several)} warm starts: SFT stopped at steps {', '.join(str(c['step']) for c in checks)}, where the stop "
+                f"skills' calibration accuracy reached {', '.join(format(100 * c['accuracy'], '.1f') for c in checks)} % "
+                f"(rule: ≥ {100 * (cfg.tiny.stop_accuracy or 0):.0f} %)"
+            )
+        else:
+            start = f"{len(several)} warm starts ({', '.join(_warm_text(w) for w in several)})"
     line = f"{reward}; {start}."
     if meta.get("merged_from"):
         line += (
@@ -57,6 +68,13 @@ def _setup_line(cfg: BenchConfig, meta: dict[str, Any]) -> str:
     return line
 
 
+def _warm_text(record: dict[str, Any]) -> str:
+    if record.get("source") == "random-init":
+        return f"random init seed {record.get('init_seed')}"
+    steps = (record.get("stats") or {}).get("steps")
+    return f"SFT {steps:.0f} steps" if steps else "no SFT"
+
+
 def _headline_line(cfg: BenchConfig, sm: dict[str, Any]) -> str:
     tg = ", ".join(sm["targeted"])
     line = f"Headline (pre-registered, fixed before the run: every skill in play): {tg}."
@@ -65,12 +83,12 @@ def _headline_line(cfg: BenchConfig, sm: dict[str, Any]) -> str:
     return line
 
 
-def missing_runs(result: BenchResult) -> list[tuple[str, int]]:
-    """The (strategy, seed) runs of the benchmark that the result does not hold yet (a bench that
-    was interrupted or crashed; `teachloop bench --resume` runs them)."""
+def missing_runs(result: BenchResult) -> list[tuple[str, int, int]]:
+    """The (strategy, warm start, seed) runs of the benchmark that the result does not hold yet (a
+    bench that was interrupted or crashed; `teachloop bench --resume` runs them)."""
     if result.config.legacy:  # recorded whole, under strategy names of their own time
         return []
-    have = {(r.strategy, r.seed) for r in result.runs}
+    have = {(r.strategy, r.warm_start, r.seed) for r in result.runs}
     return [job for job in result.config.all_runs() if job not in have]
 
 
@@ -80,7 +98,10 @@ def partial_line(result: BenchResult, path: Path | None = None) -> str:
     if not missing:
         return ""
     total = len(result.config.all_runs())
-    shown = ", ".join(f"{n} seed {s}" for n, s in missing[:12]) + (f", … ({len(missing) - 12} more)" if len(missing) > 12 else "")
+    several = result.config.warm_starts > 1
+    shown = ", ".join(f"{n}{f' warm start {w}' if several else ''} seed {s}" for n, w, s in missing[:12]) + (
+        f", … ({len(missing) - 12} more)" if len(missing) > 12 else ""
+    )
     how = f"`teachloop bench --resume {q(path)}`" if path is not None else "`teachloop bench --resume RESULT.json`"
     return f"**Partial result: {total - len(missing)} of {total} runs finished.** Missing: {shown}. Complete it with {how}."
 
@@ -91,15 +112,22 @@ def markdown(result: BenchResult, path: Path | None = None) -> str:
         from teachloop.bench.legacy import legacy_markdown
 
         return legacy_markdown(result)
-    seeds = f"{cfg.seed0}..{cfg.seed0 + cfg.seeds - 1}"
+    seeds = f"{cfg.seed0}..{cfg.seed0 + cfg.warm_starts * cfg.seeds - 1}"
+    if cfg.warm_starts > 1:
+        sft = cfg.sft_seeds()
+        seeds_text = (
+            f"{cfg.warm_starts} warm starts (SFT seeds {sft[0]}..{sft[-1]}) × {cfg.seeds} GRPO seed{'s' if cfg.seeds != 1 else ''} "
+            f"each ({seeds})"
+        )
+    else:
+        seeds_text = f"{cfg.seeds} seed{'s' if cfg.seeds != 1 else ''} ({seeds})"
     subset = bool(sm.get("subset"))
     partial = partial_line(result, path)
     lines = [
         f"# Curriculum benchmark: {cfg.env}, student `{cfg.student}`" + (" (partial)" if partial else ""),
         "",
         *([partial, ""] if partial else []),
-        f"{meta.get('date', '')} · split **{sm.get('split', cfg.split)}** · {cfg.seeds} seed{'s' if cfg.seeds != 1 else ''} "
-        f"({seeds}) · budget {cfg.budget} student generations per run (GRPO rollouts of "
+        f"{meta.get('date', '')} · split **{sm.get('split', cfg.split)}** · {seeds_text} · budget {cfg.budget} student generations per run (GRPO rollouts of "
         f"{cfg.grpo.prompts_per_step} prompts × {cfg.grpo.num_generations} completions per step, lr "
         f"{cfg.grpo.resolved_learning_rate():g}, T {cfg.grpo.temperature:g}, plus the probe generations a strategy reads; "
         f"probe for: {sm.get('probe_for', cfg.probe_for)}) · a curriculum decision every {cfg.steps_per_round} steps · eval: "
@@ -109,8 +137,10 @@ def markdown(result: BenchResult, path: Path | None = None) -> str:
         "",
         _headline_line(cfg, sm),
         "",
-        f"Start: held-out {_pct(sm['start_heldout'])} %, OOD {_pct(sm['start_ood'])} %. Accuracy in %, mean ± 95 % CI "
-        f"over seeds; Δ paired against random. Target: random's final accuracy, mean over seeds of each seed's last 3 "
+        f"Start: held-out {_pct(sm['start_heldout'])} %, OOD {_pct(sm['start_ood'])} %"
+        + (" (mean over the warm starts; each run's gain is from its own)" if cfg.warm_starts > 1 else "")
+        + f". Accuracy in %, mean ± 95 % CI; {sm.get('ci_model', CI_SEEDS)}. Δ paired against random (same warm start, "
+        f"same GRPO seed). Target: random's final accuracy, mean over seeds of each seed's last 3 "
         f"curve points ({_pct(sm.get('reach_target', float('nan')))} %); a run that never reaches it counts at the "
         "budget (censored).",
         "",
@@ -212,7 +242,11 @@ def plot(result: BenchResult, path: Path) -> Path | None:
     ax.set_xlabel("student generations (rollouts + charged probe)")
     ax.set_ylabel(f"held-out curve set accuracy, headline skills (%)\n(first {curve_set_size(cfg)} problems per skill)", fontsize=9)
     missing = missing_runs(result)
-    done = f"partial: {len(cfg.all_runs()) - len(missing)}/{len(cfg.all_runs())} runs" if missing else f"{cfg.seeds} seeds"
+    done = (
+        f"partial: {len(cfg.all_runs()) - len(missing)}/{len(cfg.all_runs())} runs"
+        if missing
+        else (f"{cfg.warm_starts} warm starts × " if cfg.warm_starts > 1 else "") + f"{cfg.seeds} seeds"
+    )
     ax.set_title(
         f"{cfg.env}: student {cfg.student}, {done} (mean, 95% CI)\non the curve set; the table's final numbers use all "
         f"{cfg.heldout_per_skill} held-out problems per skill",
@@ -352,6 +386,8 @@ def merge_results(paths: Sequence[Path]) -> BenchResult:
                 f"--merge: {q(path)} is partial ({len(missing)} of {len(res.config.all_runs())} runs missing); "
                 f"complete it first with `teachloop bench --resume {q(path)}`"
             )
+        if res.config.warm_starts > 1:
+            raise ConfigError(f"--merge: {q(path)} has {res.config.warm_starts} warm starts; merging those is not supported yet")
         cfg = res.config.model_dump(mode="json", exclude=_MERGE_FREE)
         diff = sorted(k for k in base if cfg.get(k) != base[k])
         if diff:

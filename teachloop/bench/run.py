@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from teachloop.bench.config import BenchConfig, BenchResult, CurvePoint, Log, RunResult, split_strategy
-from teachloop.bench.parts import TaskView, bench_env, bench_graph, eval_sets, load_bench_student, probe_set, resolve_student
+from teachloop.bench.config import BenchConfig, BenchResult, CurvePoint, Log, RunResult, WarmStart, split_strategy
+from teachloop.bench.parts import TaskView, bench_env, bench_graph, eval_sets, load_bench_student, probe_set, resolve_students
 from teachloop.bench.stats import _mean, summarize
 from teachloop.skills.records import Attempt, Problem, SkillEval, is_correct
 
@@ -157,6 +157,22 @@ class RunStats:
         return result
 
 
+def run_key(run: RunResult) -> tuple[str, int, int]:
+    """A run's place in the benchmark: (strategy, warm start, GRPO seed)."""
+    return run.strategy, run.warm_start, run.seed
+
+
+def _mean_acc(accs: Sequence[dict[str, float]]) -> dict[str, float]:
+    """Per skill, the mean over the warm starts (one warm start: its own, exactly)."""
+    if len(accs) == 1:
+        return dict(accs[0])
+    return {k: _mean([a.get(k, 0.0) for a in accs]) for k in accs[0]}
+
+
+def _mean_start(starts: Sequence[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    return {split: _mean_acc([s[split] for s in starts]) for split in starts[0]}
+
+
 def run_one(cfg: BenchConfig, strategy_name: str, seed: int, student_ref: str, tiny_view: bool) -> RunResult:
     """One strategy, one seed, the whole rollout budget: one episode."""
     import torch
@@ -227,13 +243,13 @@ def _worker_init() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
-def _run_job(args: tuple[dict[str, Any], str, int, str, bool]) -> dict[str, Any]:
+def _run_job(args: tuple[dict[str, Any], str, int, str, bool, int]) -> dict[str, Any]:
     global _in_job
-    cfg_json, name, seed, ref, tiny = args
+    cfg_json, name, seed, ref, tiny, warm = args
     cfg = BenchConfig.model_validate(cfg_json)
     _in_job = True
     try:
-        return run_one(cfg, name, seed, ref, tiny).model_dump(mode="json")
+        return run_one(cfg, name, seed, ref, tiny).model_copy(update={"warm_start": warm}).model_dump(mode="json")
     except _Stop:
         os._exit(143)  # not back to the pool's loop, which would start the next queued run
     finally:
@@ -285,23 +301,39 @@ def run_bench(
     t0 = time.perf_counter()
     heldout, curve_set, ood = eval_sets(env, cfg)
     log(f"eval sets: {len(heldout)} held-out, {len(ood)} OOD problems ({time.perf_counter() - t0:.1f}s)")
-    ref, tiny_view, warm = resolve_student(cfg, env, log)
-    student = load_bench_student(ref, cfg)
+    students = resolve_students(cfg, env, log)
+    tiny_view = students[0][1]
     view = TaskView(tiny_view, env)
-    t0 = time.perf_counter()
-    h_evals, h_attempts = _start_eval(student, view, heldout, "heldout", cfg)
-    o_evals = _start_eval(student, view, ood, "ood", cfg)[0] if ood else []
-    start = {"heldout": _accuracy(h_evals), "ood": _accuracy(o_evals)}
-    start_curve = _subset_accuracy(h_attempts, {p.id for p in curve_set})
-    log(f"start ({time.perf_counter() - t0:.1f}s): " + ", ".join(f"{s} {a:.0%}" for s, a in start["heldout"].items()))
-    n_params = student.num_parameters
-    del student
+    warm: list[WarmStart] = []
+    n_params = 0
+    for sft_seed, (ref, _, record_) in zip(cfg.sft_seeds(), students, strict=True):
+        student = load_bench_student(ref, cfg)
+        t0 = time.perf_counter()
+        h_evals, h_attempts = _start_eval(student, view, heldout, "heldout", cfg)
+        o_evals = _start_eval(student, view, ood, "ood", cfg)[0] if ood else []
+        start = {"heldout": _accuracy(h_evals), "ood": _accuracy(o_evals)}
+        warm.append(
+            WarmStart(
+                sft_seed=sft_seed,
+                student=ref,
+                start=start,
+                start_curve=_subset_accuracy(h_attempts, {p.id for p in curve_set}),
+                record=record_,
+            )
+        )
+        which = f"warm start {len(warm) - 1} (SFT seed {sft_seed}) " if cfg.warm_starts > 1 else ""
+        log(f"{which}start ({time.perf_counter() - t0:.1f}s): " + ", ".join(f"{s} {a:.0%}" for s, a in start["heldout"].items()))
+        n_params = student.num_parameters
+        del student
+    start, start_curve = _mean_start([w.start for w in warm]), _mean_acc([w.start_curve for w in warm])
+    records = [w.record for w in warm]
 
     earlier: list[dict[str, Any]] = []
-    if prior is not None:  # the runs kept must be paired with these: same start, same libraries
-        if prior.start != start or prior.start_curve != start_curve:
+    if prior is not None:  # the runs kept must be paired with these: same starts, same libraries
+        before = [(w.start, w.start_curve) for w in prior.warm] or [(prior.start, prior.start_curve)]
+        if before != [(w.start, w.start_curve) for w in warm]:
             raise ConfigError("--resume: the result starts from another student (its start accuracy differs from this one's)")
-        now = _meta(cfg, warm, n_params, 0.0)["versions"]
+        now = _meta(cfg, records, n_params, 0.0)["versions"]
         if prior.meta.get("versions") != now:
             diff = sorted(k for k in set(now) | set(prior.meta.get("versions", {})) if now.get(k) != prior.meta["versions"].get(k))
             raise ConfigError(f"--resume: the result was run with other library versions ({', '.join(diff)})")
@@ -310,16 +342,16 @@ def run_bench(
         ]
     jobs = cfg.all_runs()
     order = {j: i for i, j in enumerate(jobs)}
-    runs: list[RunResult] = [r for r in (prior.runs if prior else []) if (r.strategy, r.seed) in order]
-    have = {(r.strategy, r.seed) for r in runs}
+    runs: list[RunResult] = [r for r in (prior.runs if prior else []) if run_key(r) in order]
+    have = {run_key(r) for r in runs}
     todo = [j for j in jobs if j not in have]
-    result = BenchResult(config=cfg, start=start, start_curve=start_curve, runs=runs)
+    result = BenchResult(config=cfg, start=start, start_curve=start_curve, warm=warm, runs=runs)
 
     def record(run: RunResult | None = None) -> None:
         if run is not None:
             result.runs.append(run)
-            result.runs.sort(key=lambda r: order[(r.strategy, r.seed)])
-        result.meta = _meta(cfg, warm, n_params, time.perf_counter() - t_start + sum(float(e.get("seconds") or 0) for e in earlier))
+            result.runs.sort(key=lambda r: order[run_key(r)])
+        result.meta = _meta(cfg, records, n_params, time.perf_counter() - t_start + sum(float(e.get("seconds") or 0) for e in earlier))
         if earlier:
             result.meta["sessions"] = earlier
         result.summary = summarize(result)
@@ -327,20 +359,22 @@ def run_bench(
             save(result)
 
     names = cfg.strategy_names()
+    warm_part = f"{cfg.warm_starts} warm starts × " if cfg.warm_starts > 1 else ""
     log(
-        f"{len(jobs)} runs: {len(names)} strateg{'ies' if len(names) != 1 else 'y'} × {len(set(s for _, s in jobs))} seed"
-        f"{'s' if cfg.seeds != 1 else ''} ({cfg.split} split), {cfg.budget} student generations each (probe for: "
+        f"{len(jobs)} runs: {len(names)} strateg{'ies' if len(names) != 1 else 'y'} × {warm_part}{cfg.seeds} seed"
+        f"{'s' if cfg.seeds != 1 else ''}{' each' if warm_part else ''} ({cfg.split} split), {cfg.budget} student generations each (probe for: "
         f"{cfg.probe_for}), {cfg.jobs} at a time" + (f"; {len(have)} already in the result, {len(todo)} to run" if have else "")
     )
     record()
-    progress = Progress(len(jobs), len(have), log)
+    progress = Progress(len(jobs), len(have), log, cfg.warm_starts)
     if cfg.jobs <= 1:
         from teachloop.interrupt import graceful_sigint
 
         with graceful_sigint():  # the first Ctrl-C stops the run in flight at a safe point
-            for name, seed in todo:
+            for name, w, seed in todo:
                 t0 = time.perf_counter()
-                run = run_one(cfg, name, seed, ref, tiny_view)
+                run = run_one(cfg, name, seed, warm[w].student, tiny_view)
+                run.warm_start = w
                 record(run)
                 progress.done(run, _headline(run, cfg), time.perf_counter() - t0)
     else:
@@ -349,7 +383,7 @@ def run_bench(
 
         payload = cfg.model_dump(mode="json")
         pool = ProcessPoolExecutor(max_workers=cfg.jobs, mp_context=mp.get_context("spawn"), initializer=_worker_init)
-        futs = {pool.submit(_run_job, (payload, name, seed, ref, tiny_view)): (name, seed) for name, seed in todo}
+        futs = {pool.submit(_run_job, (payload, name, seed, warm[w].student, tiny_view, w)): (name, w, seed) for name, w, seed in todo}
         failed: BaseException | None = None
         try:
             for fut in as_completed(futs):
@@ -376,8 +410,8 @@ class Progress:
     """One line per finished run: done k/n, the run's headline, elapsed time and an estimate of the
     time left (from the pace of the runs finished in this session)."""
 
-    def __init__(self, total: int, done: int, log: Log):
-        self.total, self.done_before, self.k, self.log = total, done, done, log
+    def __init__(self, total: int, done: int, log: Log, warm_starts: int = 1):
+        self.total, self.done_before, self.k, self.log, self.warm_starts = total, done, done, log, warm_starts
         self.t0 = time.perf_counter()
 
     def done(self, run: RunResult, headline: str, seconds: float | None = None) -> None:
@@ -387,7 +421,8 @@ class Progress:
         eta = elapsed / (self.k - self.done_before) * left
         took = f" ({seconds:.0f}s)" if seconds is not None else ""
         tail = f"elapsed {_hms(elapsed)}" + (f", ETA {_hms(eta)}" if left else ", all runs done")
-        self.log(f"[{self.k}/{self.total}] {run.strategy} seed {run.seed}: {headline}{took} · {tail}")
+        warm = f" warm start {run.warm_start}" if self.warm_starts > 1 else ""
+        self.log(f"[{self.k}/{self.total}] {run.strategy}{warm} seed {run.seed}: {headline}{took} · {tail}")
 
 
 def _hms(seconds: float) -> str:
@@ -402,7 +437,7 @@ def _headline(run: RunResult, cfg: BenchConfig) -> str:
     return f"{cfg.split} held-out {h:.1%}, OOD {o:.1%} (headline: {len(skills)} skills)"
 
 
-def _meta(cfg: BenchConfig, warm: dict[str, Any], n_params: int, seconds: float) -> dict[str, Any]:
+def _meta(cfg: BenchConfig, warm: Sequence[dict[str, Any]], n_params: int, seconds: float) -> dict[str, Any]:
     versions: dict[str, str] = {}
     for mod in ("torch", "transformers", "trl", "reasoning_gym", "langgraph", "numpy"):
         with contextlib.suppress(Exception):
@@ -450,7 +485,8 @@ def _meta(cfg: BenchConfig, warm: dict[str, Any], n_params: int, seconds: float)
         "versions": versions,
         "git_commit": commit,
         "student_parameters": n_params,
-        "warm_start": warm,
+        "warm_start": warm[0],
+        **({"warm_starts": list(warm)} if len(warm) > 1 else {}),
         "seconds": round(seconds, 1),
         "command": " ".join(sys.argv),
     }

@@ -1,13 +1,20 @@
 """Bench statistics: paired differences against random on the pre-registered headline (every
 skill in play), t-based 95 % intervals, generations to random's smoothed final accuracy (censored
-at the budget, never dropped), shares of the rollout budget."""
+at the budget, never dropped), shares of the rollout budget.
+
+With several warm starts (SFT seeds) the runs are two-level: GRPO seeds nested in warm starts. A
+t-interval over all runs would treat the GRPO seeds of one warm start as independent and leave out
+the warm-start variance (between two warm starts random's gain once moved from +10.8 to +1.7), so
+every interval is clustered: average the per-run values (paired differences for Δ) over the GRPO
+seeds within each warm start, then a t-interval over the W warm-start means (df = W − 1). With one
+warm start this is today's t-interval over seeds, which leaves the warm-start variance out."""
 
 from __future__ import annotations
 
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from teachloop.bench.config import BenchResult, CurvePoint, RunResult
@@ -64,6 +71,29 @@ def mean_ci(xs: Sequence[float]) -> tuple[float, float]:
     return m, t_critical(len(xs) - 1) * statistics.stdev(xs) / math.sqrt(len(xs))
 
 
+CI_CLUSTERED = "CI: t over W warm-start means of the paired difference, GRPO seeds averaged within each"
+CI_SEEDS = "CI: t over GRPO seeds (one warm start: the interval leaves out warm-start variance)"
+
+
+def clustered_ci(groups: Mapping[int, Sequence[float]]) -> tuple[float, float]:
+    """(mean, half-width) of the two-level model: each group (a warm start) averaged over its values
+    (its GRPO seeds), then the t-based 95 % interval over the group means, df = groups − 1. With
+    one group it falls back to `mean_ci` over its values."""
+    kept = {w: [x for x in xs if x is not None and not math.isnan(x)] for w, xs in groups.items()}
+    kept = {w: xs for w, xs in kept.items() if xs}
+    if len(kept) <= 1:
+        return mean_ci(next(iter(kept.values()), []))
+    return mean_ci([sum(xs) / len(xs) for xs in kept.values()])
+
+
+_Key = tuple[int, int]  # a run's (warm start, GRPO seed)
+
+
+def ci_model(warm_starts: int) -> str:
+    """The name of the interval's model, written into the result and the table."""
+    return CI_CLUSTERED if warm_starts > 1 else CI_SEEDS
+
+
 def _mean(xs: Sequence[float]) -> float:
     xs = list(xs)
     return sum(xs) / len(xs) if xs else float("nan")
@@ -114,21 +144,32 @@ def summarize(result: BenchResult) -> dict[str, Any]:
 
         return legacy_summarize(result)
     tg = [s for s in (cfg.headline or cfg.skills) if s in cfg.skills]
-    by: dict[str, dict[int, RunResult]] = defaultdict(dict)
+    by: dict[str, dict[_Key, RunResult]] = defaultdict(dict)
     for r in result.runs:
-        by[r.strategy][r.seed] = r
-    start_curve = _mean([result.start_curve.get(s, 0.0) for s in tg])
-
-    def curve(run: RunResult) -> list[tuple[int, float]]:
-        return [(0, start_curve)] + [(_x(p), curve_metric(p, tg)) for p in run.curve]
+        by[r.strategy][(r.warm_start, r.seed)] = r
 
     def avg(acc: dict[str, float], skills: Sequence[str]) -> float:
         return _mean([acc.get(k, 0.0) for k in skills])
 
+    # each run's start is its own warm start's (results before warm starts: the one shared start)
+    starts = {w: (ws.start, ws.start_curve) for w, ws in enumerate(result.warm)}
+
+    def start_of(key: _Key) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+        return starts.get(key[0], (result.start, result.start_curve))
+
+    def curve(key: _Key, run: RunResult) -> list[tuple[int, float]]:
+        return [(0, avg(start_of(key)[1], tg))] + [(_x(p), curve_metric(p, tg)) for p in run.curve]
+
+    def ci(values: dict[_Key, float]) -> tuple[float, float]:
+        groups: dict[int, list[float]] = defaultdict(list)
+        for (w, _), v in sorted(values.items()):
+            groups[w].append(v)
+        return clustered_ci(groups)
+
     base = by.get("random", {})
     start_h = avg(result.start.get("heldout", {}), tg)
     start_o = avg(result.start.get("ood", {}), tg)
-    target = reach_target([curve(base[s]) for s in sorted(base)]) if base else float("nan")
+    target = reach_target([curve(k, base[k]) for k in sorted(base)]) if base else float("nan")
     budget = cfg.budget if not cfg.legacy else cfg.total_steps * cfg.rollouts_per_step
     out: dict[str, Any] = {
         "headline": tg,
@@ -138,54 +179,60 @@ def summarize(result: BenchResult) -> dict[str, Any]:
         "subset_reason": cfg.subset_reason,
         "split": cfg.split,
         "probe_for": cfg.probe_for,
+        "warm_starts": cfg.warm_starts,
+        "grpo_seeds_per_warm_start": cfg.seeds,
+        "sft_seeds": cfg.sft_seeds(),
+        "grpo_seeds": [cfg.grpo_seeds(w) for w in range(cfg.warm_starts)],
+        "ci_model": ci_model(cfg.warm_starts),
         "start_heldout": start_h,
         "start_ood": start_o,
         "reach_target": target,
         "strategies": {},
     }
     for name, runs in by.items():
-        seeds = sorted(runs)
-        h = [avg(runs[s].heldout, tg) for s in seeds]
-        o = [avg(runs[s].ood, tg) for s in seeds]
+        keys = sorted(runs)
+        h = {k: avg(runs[k].heldout, tg) for k in keys}
+        o = {k: avg(runs[k].ood, tg) for k in keys}
         row: dict[str, Any] = {
-            "seeds": seeds,
-            "heldout": mean_ci(h),
-            "ood": mean_ci(o),
-            "heldout_all": mean_ci([_mean(list(runs[s].heldout.values())) for s in seeds]),
-            "gain": mean_ci([x - start_h for x in h]),
-            "ood_gain": mean_ci([x - start_o for x in o]),
-            "rollouts": _mean([runs[s].rollouts for s in seeds]),
-            "generations": _mean([runs[s].generations or runs[s].rollouts + runs[s].diagnostic_generations for s in seeds]),
+            "seeds": [s for _, s in keys],
+            "warm_starts": [w for w, _ in keys],
+            "heldout": ci(h),
+            "ood": ci(o),
+            "heldout_all": ci({k: _mean(list(runs[k].heldout.values())) for k in keys}),
+            "gain": ci({k: h[k] - avg(start_of(k)[0].get("heldout", {}), tg) for k in keys}),
+            "ood_gain": ci({k: o[k] - avg(start_of(k)[0].get("ood", {}), tg) for k in keys}),
+            "rollouts": _mean([runs[k].rollouts for k in keys]),
+            "generations": _mean([runs[k].generations or runs[k].rollouts + runs[k].diagnostic_generations for k in keys]),
         }
-        paired = [s for s in seeds if s in base]
+        paired = [k for k in keys if k in base]
         if cfg.subset:
-            row["subset_heldout"] = mean_ci([avg(runs[s].heldout, cfg.subset) for s in seeds])
+            row["subset_heldout"] = ci({k: avg(runs[k].heldout, cfg.subset) for k in keys})
         if base and name != "random":
-            row["delta_heldout"] = mean_ci([avg(runs[s].heldout, tg) - avg(base[s].heldout, tg) for s in paired])
-            row["delta_ood"] = mean_ci([avg(runs[s].ood, tg) - avg(base[s].ood, tg) for s in paired])
+            row["delta_heldout"] = ci({k: h[k] - avg(base[k].heldout, tg) for k in paired})
+            row["delta_ood"] = ci({k: o[k] - avg(base[k].ood, tg) for k in paired})
             if cfg.subset:
-                row["delta_subset"] = mean_ci([avg(runs[s].heldout, cfg.subset) - avg(base[s].heldout, cfg.subset) for s in paired])
-        reached = [reach(curve(runs[s]), target, budget) for s in seeds] if base else []
-        row["reach"] = mean_ci([x for x, _ in reached]) if reached else (float("nan"), float("nan"))
-        row["reached"] = [sum(ok for _, ok in reached), len(reached)]
+                row["delta_subset"] = ci({k: avg(runs[k].heldout, cfg.subset) - avg(base[k].heldout, cfg.subset) for k in paired})
+        reached = {k: reach(curve(k, runs[k]), target, budget) for k in keys} if base else {}
+        row["reach"] = ci({k: x for k, (x, _) in reached.items()}) if reached else (float("nan"), float("nan"))
+        row["reached"] = [sum(ok for _, ok in reached.values()), len(reached)]
         wall: dict[str, float] = defaultdict(float)
-        for s in seeds:
-            for k, v in runs[s].wall.items():
-                wall[k] += v / len(seeds)
+        for k in keys:
+            for ph, v in runs[k].wall.items():
+                wall[ph] += v / len(keys)
         row["wall"] = dict(wall)
-        row["per_skill_heldout"] = {k: _mean([runs[s].heldout.get(k, 0.0) for s in seeds]) for k in cfg.skills}
-        row["per_skill_ood"] = {k: _mean([runs[s].ood.get(k, 0.0) for s in seeds]) for k in cfg.skills}
-        total = sum(sum(runs[s].problems_per_skill.values()) for s in seeds) or 1
+        row["per_skill_heldout"] = {sk: _mean([runs[k].heldout.get(sk, 0.0) for k in keys]) for sk in cfg.skills}
+        row["per_skill_ood"] = {sk: _mean([runs[k].ood.get(sk, 0.0) for k in keys]) for sk in cfg.skills}
+        total = sum(sum(runs[k].problems_per_skill.values()) for k in keys) or 1
         per_base: dict[str, int] = defaultdict(int)
-        for s in seeds:
-            for sid, c in runs[s].problems_per_skill.items():
+        for k in keys:
+            for sid, c in runs[k].problems_per_skill.items():
                 per_base[_base_skill(sid, cfg.skills)] += c
-        row["share_per_skill"] = {k: per_base.get(k, 0) / total for k in cfg.skills}
+        row["share_per_skill"] = {sk: per_base.get(sk, 0) / total for sk in cfg.skills}
         tw = wall.get("train", 0.0) + wall.get("curriculum", 0.0) + wall.get("diagnostic_eval", 0.0)
         row["curriculum_share"] = (wall.get("curriculum", 0.0) + wall.get("diagnostic_eval", 0.0)) / tw if tw else float("nan")
-        row["zero_variance_groups"] = _mean([runs[s].zero_variance_groups for s in seeds])
-        row["train_pass_rate"] = _mean([runs[s].train_pass_rate for s in seeds])
-        row["curve"] = _mean_curve([curve(runs[s]) for s in seeds])
+        row["zero_variance_groups"] = _mean([runs[k].zero_variance_groups for k in keys])
+        row["train_pass_rate"] = _mean([runs[k].train_pass_rate for k in keys])
+        row["curve"] = _mean_curve([curve(k, runs[k]) for k in keys])
         out["strategies"][name] = row
     rnd = out["strategies"].get("random")
     for row in out["strategies"].values():
