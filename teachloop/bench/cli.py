@@ -214,8 +214,9 @@ def bench_command(
         raise ConfigError(f"--{_field_flag(field)}: {msg}") from None
     try:
         cfg.check_seeds()
-    except ValueError as e:
-        raise ConfigError(f"--{e}") from None
+    except ValueError as e:  # "FIELD: message"
+        field, _, msg = str(e).partition(": ")
+        raise ConfigError(f"--{_field_flag(field)}: {msg}") from None
     if prior is not None:
         cfg = _resumed_config(prior.config, cfg, explicit, resume)
     notes = _check_flags(cfg, explicit)
