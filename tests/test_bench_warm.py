@@ -202,7 +202,7 @@ def test_two_warm_starts_end_to_end_and_resume_keys_runs_by_warm_start(tmp_path:
     whole = data["runs"]
     data["runs"] = whole[:3]
     path.write_text(json.dumps(data))
-    assert run_teachloop("bench", "--resume", str(path)) == 0
+    assert run_teachloop("bench", "--resume", str(path), "--jobs", "2") == 0  # the worker path keys its run too
     out = " ".join(capsys.readouterr().out.split())  # (the console wraps long lines)
     assert "3 already in the result, 1 to run" in out, out
     assert "[4/4] teacher warm start 1 seed 100001" in out, out
@@ -216,3 +216,25 @@ def test_warm_starts_need_a_student_with_a_warm_start(tmp_path: Path, capsys) ->
     code = run_teachloop("bench", "--warm-starts", "2", "--student", "smollm2", "--strategies", "random", "--out", str(tmp_path))
     err = capsys.readouterr().err
     assert code == 2 and "--warm-starts" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_each_warm_start_is_its_own_sft_seed_and_seed_0_is_the_old_warm_start(monkeypatch) -> None:
+    """The tiny student's warm start w: init, SFT batching and example seeds all move with its SFT
+    seed (so each is a distinct cached warm start); SFT seed 0 is the warm start of the settings
+    as given (the one every bench before warm starts used)."""
+    import teachloop.training.tiny_bench as tb
+    from teachloop.bench.parts import bench_env, resolve_student, resolve_students
+    from teachloop.training.tiny_bench import cache_key
+
+    seen = []
+    monkeypatch.setattr(tb, "warm_tiny_student", lambda env, settings, cache_dir, log=None: (seen.append(settings), (Path("x"), {}))[1])
+    cfg = BenchConfig(skills=SKILLS, split="dev", warm_starts=3)
+    env = bench_env(cfg)
+    assert [ref for ref, _, _ in resolve_students(cfg, env, print)] == ["x"] * 3
+    assert [(s.init_seed, s.sft.seed, s.data_seed) for s in seen] == [(w, w, cfg.tiny.data_seed + w) for w in range(3)]
+    assert len({cache_key(s, "v") for s in seen}) == 3
+    seen.clear()
+    one = BenchConfig(skills=SKILLS, split="dev")  # one warm start, no SFT seed: the tiny settings as given
+    resolve_student(one, env, print)
+    resolve_student(one, env, print, 0)
+    assert cache_key(seen[0], "v") == cache_key(seen[1], "v")  # SFT seed 0 is that same warm start
