@@ -125,6 +125,10 @@ def test_summary_pairs_within_cells_and_clusters_by_warm_start() -> None:
     assert sec["reached"] == [2, 4]
     # warm start 0: from its start 0.2 to 0.5 and 0.7 at 128 -> 64 and 38.4; warm start 1: 512, 512 (the budget)
     assert sec["reach"][0] == pytest.approx(((64 + 38.4) / 2 + 512) / 2)
+    # the plot's band is the same model: at 128 generations sec's warm starts average 0.6 and 0.2
+    x, m, h = sec["curve"][1]
+    assert (x, m) == (128, pytest.approx(0.4)) and h == pytest.approx(clustered_ci({0: [0.5, 0.7], 1: [0.1, 0.3]})[1])
+    assert h == pytest.approx(12.706 * statistics.stdev([0.6, 0.2]) / math.sqrt(2), rel=1e-4)
     md = markdown(res)
     assert CI_CLUSTERED in md and "2 warm starts (SFT seeds 100000..100001) × 2 GRPO seeds each (100000..100003)" in md
 

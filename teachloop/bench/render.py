@@ -120,7 +120,9 @@ def markdown(result: BenchResult, path: Path | None = None) -> str:
             f"each ({seeds})"
         )
     else:
-        seeds_text = f"{cfg.seeds} seed{'s' if cfg.seeds != 1 else ''} ({seeds})"
+        seeds_text = f"{cfg.seeds} seed{'s' if cfg.seeds != 1 else ''} ({seeds})" + (
+            f", warm start of SFT seed {cfg.sft_seed0}" if cfg.sft_seed0 is not None and cfg.student == "tiny" else ""
+        )
     subset = bool(sm.get("subset"))
     partial = partial_line(result, path)
     lines = [

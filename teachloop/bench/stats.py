@@ -232,7 +232,7 @@ def summarize(result: BenchResult) -> dict[str, Any]:
         row["curriculum_share"] = (wall.get("curriculum", 0.0) + wall.get("diagnostic_eval", 0.0)) / tw if tw else float("nan")
         row["zero_variance_groups"] = _mean([runs[k].zero_variance_groups for k in keys])
         row["train_pass_rate"] = _mean([runs[k].train_pass_rate for k in keys])
-        row["curve"] = _mean_curve([curve(k, runs[k]) for k in keys])
+        row["curve"] = _mean_curve([curve(k, runs[k]) for k in keys], [w for w, _ in keys])
         out["strategies"][name] = row
     rnd = out["strategies"].get("random")
     for row in out["strategies"].values():
@@ -249,9 +249,11 @@ def _base_skill(sid: str, skills: Sequence[str]) -> str:
     return sid
 
 
-def _mean_curve(curves: list[list[tuple[int, float]]]) -> list[list[float]]:
-    pts: dict[int, list[float]] = defaultdict(list)
-    for c in curves:
+def _mean_curve(curves: list[list[tuple[int, float]]], warm: Sequence[int] | None = None) -> list[list[float]]:
+    """[x, mean, half-width] per curve position; with `warm` (each curve's warm start) the band is
+    the clustered interval of the table's numbers."""
+    pts: dict[int, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for i, c in enumerate(curves):
         for x, y in c:
-            pts[x].append(y)
-    return [[x, *mean_ci(ys)] for x, ys in sorted(pts.items())]
+            pts[x][warm[i] if warm is not None else 0].append(y)
+    return [[x, *clustered_ci(groups)] for x, groups in sorted(pts.items())]
