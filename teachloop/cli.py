@@ -157,7 +157,8 @@ def _run_episode(cfg, rd: RunDir, fresh: bool = False, restart_student: bool = F
         with graceful_sigint():
             results = ep.run()
     except (Interrupted, KeyboardInterrupt):
-        err.print(f"interrupted: nothing committed is lost; continue with `teachloop resume {q(rd.root)}`")
+        if is_writer():  # one voice under several processes
+            err.print(f"interrupted: nothing committed is lost; continue with `teachloop resume {q(rd.root)}`")
         raise typer.Exit(130) from None
     except (TeacherUnavailable, TeachingFailed) as e:
         kept = not fresh or ep.finished_rounds()

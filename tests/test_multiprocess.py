@@ -1,6 +1,7 @@
 """Two training processes on the CPU (`torchrun --nproc_per_node 2`, gloo, the tiny student): a
-2-round episode writes a valid run dir, and both ranks trained the same batch into the same
-weights (each rank traces the batch ids and a digest of its weights after every round)."""
+2-round episode (round 1, then a resumed launch for round 2) writes a valid run dir, and both ranks
+trained the same batch into the same weights (each rank traces the batch ids and a digest of its
+weights after every round)."""
 
 from __future__ import annotations
 
@@ -15,15 +16,18 @@ from tests.test_episode import ENV, check_run, jsonl
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run"]
 
 
-def test_two_processes_train_the_same_batch_into_the_same_weights(tmp_path):
+def test_two_processes_train_the_same_batch_into_the_same_weights_and_resume(tmp_path):
     run, trace = tmp_path / "run", tmp_path / "trace"
     cfg = tmp_path / "c.yaml"
     cfg.write_text("eval: {heldout_per_skill: 2, ood_per_skill: 1}\ngrpo: {steps: 1}\n")
     cmd = [*TORCHRUN, "--nproc_per_node", "2", "--standalone", "-m", "teachloop", "run", "--student", "tiny", "--profile", "smoke"]
-    cmd += ["--rounds", "2", "--config", str(cfg), "--run-dir", str(run)]
+    cmd += ["--rounds", "1", "--config", str(cfg), "--run-dir", str(run)]
     env = ENV | {"TEACHLOOP_RANK_TRACE": str(trace), "OMP_NUM_THREADS": "1"}
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1500, cwd=tmp_path)
-    assert p.returncode == 0, (p.stdout[-2000:], p.stderr[-4000:])
+    # round 1 in one launch, round 2 in a resumed launch: every rank must pick up rank 0's committed student
+    resume = [*TORCHRUN, "--nproc_per_node", "2", "--standalone", "-m", "teachloop", "resume", str(run), "--rounds", "2"]
+    for c in (cmd, resume):
+        p = subprocess.run(c, capture_output=True, text=True, env=env, timeout=1500, cwd=tmp_path)
+        assert p.returncode == 0, (p.stdout[-2000:], p.stderr[-4000:])
     check_run(run, 2)
     ranks = [[json.loads(line) for line in (trace / f"rank_{r}.jsonl").read_text().splitlines()] for r in (0, 1)]
     assert [row["round"] for row in ranks[0]] == [1, 2] == [row["round"] for row in ranks[1]]
