@@ -48,6 +48,7 @@ class AuthorResponse(Record):
     rejected: list[Rejected] = Field(default_factory=list, description="Replies or items refused before verification, with reasons.")
     unparsable: int = Field(default=0, description="Further outputs that did not parse, without details.")
     cost: TeacherCost = Field(default_factory=TeacherCost)
+    author: str | None = Field(default=None, description="Who wrote the drafts, when not the teacher asked (its fallback).")
 
 
 class DiscoverRequest(Record):

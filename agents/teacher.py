@@ -101,6 +101,7 @@ class TeacherState(TypedDict, total=False):
     cursor: int  # index of the plan item being authored
     tries: dict[str, int]  # author calls per plan item index
     pending: list[dict]  # Draft dumps of the current item, awaiting verification
+    pending_author: str  # who wrote them (the teacher, or its fallback)
     accepted: list[AcceptedProblem]
     rejected: list[dict]  # Rejected.model_dump()
     cost: dict  # TeacherCost.model_dump()
@@ -244,7 +245,8 @@ class TeacherAgent:
                         detail="teacher output did not parse as a draft",
                     ).model_dump()
                 )
-            return {"pending": pending, "cost": cost.model_dump(), "rejected": rejected}
+            author = resp.author or getattr(ctx.model, "name", "unknown")
+            return {"pending": pending, "pending_author": author, "cost": cost.model_dump(), "rejected": rejected}
 
         return author
 
@@ -257,7 +259,7 @@ class TeacherAgent:
             rejected = list(state.get("rejected", []))
             batch_keys = {p["key"] for p in accepted}
             batch_texts = {normalise_text(p["problem"]["prompt"]) for p in accepted}
-            teacher_name = getattr(ctx.model, "name", "unknown")
+            teacher_name = state.get("pending_author") or getattr(ctx.model, "name", "unknown")
             for draft in state.get("pending", []):
                 if _accepted_for(accepted, i) >= item.budget:
                     break

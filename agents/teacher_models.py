@@ -105,6 +105,7 @@ class FallbackTeacher:
         except TeacherUnavailable as e:
             resp = self.fallback.author(request)
             resp.cost.fallback = f"{self.fallback.name}: {e}"
+            resp.author = self.fallback.name  # its problems are the fallback's, not the primary's
             return resp
 
     def discover(self, request: DiscoverRequest) -> DiscoverResponse:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import graphlib
 import random
 import re
-import time
 
 import pytest
 
@@ -430,9 +429,7 @@ def test_fraction_prompts_say_the_format(env):
 
 
 def test_eval_sets_are_fixed_sized_and_prefix_stable(env):
-    t0 = time.perf_counter()
-    fresh_sets, fresh_keys = ArithmeticEnv().build_eval_sets()  # an uncached second build
-    assert time.perf_counter() - t0 < 5.0
+    fresh_sets, fresh_keys = ArithmeticEnv().build_eval_sets()  # an uncached second build (its time: benchmarks/environments.py)
     heldout = env.eval_set("heldout")
     assert [p.id for p in heldout] == [p.id for sid in SKILL_IDS for p in fresh_sets["heldout"][sid]]
     assert [p.id for p in env.eval_set("ood")] == [p.id for sid in SKILL_IDS for p in fresh_sets["ood"][sid]]

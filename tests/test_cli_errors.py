@@ -183,7 +183,9 @@ CASES: dict[str, Callable] = {
         lambda run: (run / "c.yaml").write_text("teacher:\n  max_retries: 5\n"),
         "--config",
         "RUN/c.yaml",
-        needles=("teacher.max_retries", "--force"),
+        # only the file's field differs: the file is layered on the run's stored config (student tiny,
+        # profile smoke, ...), not on the defaults, which would list those fields too
+        needles=("changed since the run started (teacher.max_retries)", "--force"),
     ),
 }
 
@@ -200,6 +202,7 @@ def test_bad_input_is_one_line_and_exit_2(case: str, tmp_path: Path, tiny_run: P
     args, needles = make(t, run)
     args = [a.replace("RUN", str(run)) if a.startswith("RUN") else a for a in args]
     before = sorted(p.name for p in tmp_path.rglob("*"))
+    stored = (run / "config.yaml").read_bytes() if (run / "config.yaml").exists() else None
     code = run_teachloop(*args)
     out, err = capsys.readouterr()
     assert_user_error(code, out, err, needles)
@@ -207,6 +210,7 @@ def test_bad_input_is_one_line_and_exit_2(case: str, tmp_path: Path, tiny_run: P
         assert sorted(p.name for p in tmp_path.rglob("*")) == before
     if getattr(make, "needs_run", False):  # a refused resume changed nothing
         assert (run / "rounds.jsonl").read_bytes() == (tiny_run / "rounds.jsonl").read_bytes() or case.endswith(("rounds", "round"))
+        assert stored is None or (run / "config.yaml").read_bytes() == stored  # e.g. --rounds 1 --force does not shrink it
 
 
 def test_there_are_at_least_40_cases() -> None:

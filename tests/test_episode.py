@@ -286,7 +286,7 @@ def test_unreachable_teacher_fails_cleanly_or_falls_back(tmp_path):
     )
     assert p.returncode == 2 and "Traceback" not in p.stderr
     lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error:"), p.stderr
+    assert len(lines) == 1 and lines[0].startswith("error:") and "127.0.0.1:9" in lines[0], p.stderr  # names the URL
     assert not run.exists()  # a start that failed before round 1 does not block the retry
     cfg = tmp_path / "c.yaml"
     cfg.write_text("teacher:\n  model: http://127.0.0.1:9/v1#m\n  fallback: procedural\n  request_retries: 0\n")
@@ -295,6 +295,25 @@ def test_unreachable_teacher_fails_cleanly_or_falls_back(tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     r = RoundResult.model_validate(jsonl(run2 / "rounds.jsonl")[0])
     assert r.teacher_cost.fallback and "procedural" in r.teacher_cost.fallback
+    # a teacher that cannot even be built (openai: without a key) falls back too, with a note
+    cfg.write_text("teacher:\n  model: openai:gpt-x\n  fallback: procedural\n")
+    run3 = tmp_path / "run3"
+    p = cli(
+        "run",
+        "--student",
+        "tiny",
+        "--rounds",
+        "1",
+        "--profile",
+        "smoke",
+        "--run-dir",
+        str(run3),
+        "--config",
+        str(cfg),
+        env={"OPENAI_API_KEY": ""},
+    )
+    assert p.returncode == 0 and "cannot start" in p.stderr and "fallback" in p.stderr, p.stderr[-3000:]
+    assert {q["teacher"] for q in jsonl(run3 / "problems.jsonl")} == {"procedural"}
 
 
 @pytest.mark.slow

@@ -28,6 +28,8 @@ def test_two_processes_train_the_same_batch_into_the_same_weights_and_resume(tmp
     for c in (cmd, resume):
         p = subprocess.run(c, capture_output=True, text=True, env=env, timeout=1500, cwd=tmp_path)
         assert p.returncode == 0, (p.stdout[-2000:], p.stderr[-4000:])
+        if c is cmd:  # rank 0 alone speaks, in the singular
+            assert p.stdout.count("done: 1 round in") == 1 and "1 rounds" not in p.stdout, p.stdout[-2000:]
     check_run(run, 2)
     ranks = [[json.loads(line) for line in (trace / f"rank_{r}.jsonl").read_text().splitlines()] for r in (0, 1)]
     assert [row["round"] for row in ranks[0]] == [1, 2] == [row["round"] for row in ranks[1]]

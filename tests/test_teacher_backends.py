@@ -92,11 +92,8 @@ def test_answer_is_optional():
 def test_requests_are_split_and_run_concurrently():
     with FaultServer("slow", reply=_drafts("1 + 1", "2 + 2"), delay=1.0) as srv:
         t = LLMTeacher(OpenAIChat(srv.url, "m", retries=0, timeout_s=10), name="test", per_request=2, concurrency=3)
-        t0 = time.monotonic()
         resp = t.author(_request(6))
-        wall = time.monotonic() - t0
         assert srv.requests == 3 and srv.max_in_flight == 3  # three chunks, all in flight at once
-    assert wall < 2.5  # serially it would take 3 s
     assert len(resp.drafts) == 6
 
 
@@ -222,8 +219,8 @@ def test_garbage_body_is_unavailable_never_a_crash():
 
 def test_unreachable_server_is_unavailable():
     chat = OpenAIChat("http://127.0.0.1:9/v1", None, retries=1, timeout_s=1.0)
-    with pytest.raises(TeacherUnavailable, match="unreachable"):
-        chat.complete(HI, SCHEMA)
+    with pytest.raises(TeacherUnavailable, match=r"http://127\.0\.0\.1:9/v1.*unreachable|unreachable.*http://127\.0\.0\.1:9/v1"):
+        chat.complete(HI, SCHEMA)  # the error names the URL the user gave
 
 
 def test_openai_backend_requires_key(monkeypatch):
@@ -248,7 +245,7 @@ def test_the_cli_teacher_check_builds_no_environment_before_refusing():
     from teachloop.preflight import check_teacher
 
     built = []
-    with pytest.raises(UserError, match="cannot start: .*unreachable"):
+    with pytest.raises(UserError, match=r"cannot start: .*127\.0\.0\.1:9.*unreachable"):
         check_teacher(TeacherSettings(model="http://127.0.0.1:9/v1#x", request_retries=0), lambda: built.append(1))
     assert not built
 

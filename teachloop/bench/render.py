@@ -247,7 +247,7 @@ def plot(result: BenchResult, path: Path) -> Path | None:
     done = (
         f"partial: {len(cfg.all_runs()) - len(missing)}/{len(cfg.all_runs())} runs"
         if missing
-        else (f"{cfg.warm_starts} warm starts × " if cfg.warm_starts > 1 else "") + f"{cfg.seeds} seeds"
+        else (f"{cfg.warm_starts} warm starts × " if cfg.warm_starts > 1 else "") + f"{cfg.seeds} seed{'' if cfg.seeds == 1 else 's'}"
     )
     ax.set_title(
         f"{cfg.env}: student {cfg.student}, {done} (mean, 95% CI)\non the curve set; the table's final numbers use all "
