@@ -324,3 +324,13 @@ def test_help_explains_commands(capsys) -> None:
     out = capsys.readouterr().out
     for cmd in ("run", "resume", "inspect", "report", "teachers", "--debug"):
         assert cmd in out
+
+
+def test_hints_quote_paths_with_spaces(tmp_path: Path, tiny_run: Path, capsys) -> None:
+    """A hint's command pastes into a shell as it is, whatever the run dir is called."""
+    run = tmp_path / "my run"
+    shutil.copytree(tiny_run, run)
+    code = run_teachloop("run", "--student", "tiny", "--profile", "smoke", "--run-dir", str(run))
+    out, err = capsys.readouterr()
+    assert_user_error(code, out, err, ["already holds a run"])
+    assert f"`teachloop resume '{run}'`" in " ".join(err.split()), err
