@@ -252,6 +252,7 @@ def test_plot_names_the_eval_set_it_uses(tmp_path: Path, monkeypatch) -> None:
     assert "all 500 held-out problems" in ax.get_title() and "partial: 1/2 runs" in ax.get_title()
 
 
+@pytest.mark.slow
 def test_ctrl_c_of_a_parallel_bench_keeps_finished_runs_and_stops_its_workers(tmp_path: Path) -> None:
     """A real Ctrl-C (SIGINT to the process group, as a terminal sends it) while worker processes
     run: exit 130, the finished runs in the result, the message counting what the file holds, and

@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_device_check_runs_on_cpu(tmp_path):
     out = tmp_path / "out"
     env = os.environ | {"PYTHON": sys.executable, "WHEELS": str(tmp_path / "no-wheels"), "NO_COLOR": "1"}

@@ -106,6 +106,7 @@ def _without_timing(rows: list[dict]) -> list[dict]:
     return [strip(r) for r in rows]
 
 
+@pytest.mark.slow
 def test_any_curriculum_runs_as_an_episode_and_resumes_exactly(tmp_path):
     """`--curriculum sec`: the same episode, run dir, inspect, report and resume as the teacher's;
     a run stopped after round 1 and resumed writes exactly what an uninterrupted run writes (the
@@ -153,6 +154,7 @@ def _record_state(run: Path) -> dict:
     return out
 
 
+@pytest.mark.slow
 def test_kill_9_at_random_points_then_resume(tmp_path):
     """A run killed at random moments loses nothing committed; resume finishes it exactly.
 

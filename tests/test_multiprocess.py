@@ -9,6 +9,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.test_episode import ENV, check_run, jsonl
 
 # `torchrun` is `python -m torch.distributed.run`; run through this interpreter, so a copied venv
@@ -16,6 +18,7 @@ from tests.test_episode import ENV, check_run, jsonl
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run"]
 
 
+@pytest.mark.slow
 def test_two_processes_train_the_same_batch_into_the_same_weights_and_resume(tmp_path):
     run, trace = tmp_path / "run", tmp_path / "trace"
     cfg = tmp_path / "c.yaml"
