@@ -98,6 +98,8 @@ def test_ctrl_c_leaves_a_partial_result_that_resume_completes_to_the_uninterrupt
     assert "(partial)" in md and "**Partial result: 1 of 2 runs finished.** Missing: teacher seed 100000." in md
     assert "| random |" in md  # the table of what finished
     assert "[1/2] random seed 100000" in out and "ETA" in out  # progress per finished run
+    assert "run 1 of 2: random seed 100000 …" in out  # and which run is in flight, before it finishes
+    assert "run 2 of 2: teacher seed 100000 …, ~" in out  # with the pace of the runs before it
     monkeypatch.undo()
 
     # a flag that changes the benchmark is refused: the runs would not be one comparison

@@ -372,6 +372,7 @@ def run_bench(
 
         with graceful_sigint():  # the first Ctrl-C stops the run in flight at a safe point
             for name, w, seed in todo:
+                progress.start(name, w, seed)  # a run takes minutes: say which one is in flight
                 t0 = time.perf_counter()
                 run = run_one(cfg, name, seed, warm[w].student, tiny_view)
                 run.warm_start = w
@@ -413,6 +414,13 @@ class Progress:
     def __init__(self, total: int, done: int, log: Log, warm_starts: int = 1):
         self.total, self.done_before, self.k, self.log, self.warm_starts = total, done, done, log, warm_starts
         self.t0 = time.perf_counter()
+
+    def start(self, name: str, warm_start: int, seed: int) -> None:
+        warm = f" warm start {warm_start}" if self.warm_starts > 1 else ""
+        pace = ""
+        if self.k > self.done_before:  # from the runs finished in this session
+            pace = f", ~{_hms((time.perf_counter() - self.t0) / (self.k - self.done_before))} a run"
+        self.log(f"run {self.k + 1} of {self.total}: {name}{warm} seed {seed} …{pace}")
 
     def done(self, run: RunResult, headline: str, seconds: float | None = None) -> None:
         self.k += 1
