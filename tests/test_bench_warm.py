@@ -16,6 +16,7 @@ from teachloop.bench import BenchConfig, BenchResult, CurvePoint, RunResult, mar
 from teachloop.bench.config import TEST_SEED0, WarmStart
 from teachloop.bench.stats import CI_CLUSTERED, CI_SEEDS, clustered_ci
 from tests.conftest import run_teachloop
+from tests.test_bench_robust import SMALL as ROBUST_SMALL
 
 SKILLS = ["add.1digit", "sub.1digit"]
 
@@ -141,34 +142,7 @@ def test_summary_pairs_within_cells_and_clusters_by_warm_start() -> None:
     assert one.summary["strategies"]["sec"]["delta_heldout"] == pytest.approx(mean_ci([0.1, 0.2]))
 
 
-SMALL = [
-    "--strategies",
-    "random,teacher",
-    "--seeds",
-    "1",
-    "--warm-starts",
-    "2",
-    "--budget",
-    "32",
-    "--student",
-    "tiny-raw:3",
-    "--skills",
-    "add.1digit,sub.1digit",
-    "--steps-per-round",
-    "1",
-    "--prompts-per-step",
-    "4",
-    "--num-generations",
-    "4",
-    "--heldout",
-    "8",
-    "--ood",
-    "4",
-    "--curve",
-    "4",
-    "--probe",
-    "2",
-]
+SMALL = [*ROBUST_SMALL, "--warm-starts", "2"]  # the robust tests' smallest real bench, with two warm starts
 
 
 def test_two_warm_starts_end_to_end_and_resume_keys_runs_by_warm_start(tmp_path: Path, capsys, monkeypatch) -> None:
