@@ -131,8 +131,10 @@ class StepStrategy(StrategyBase):
     """A strategy whose statistics update after every GRPO step, as SEC, DUMP and reasoning-gym's
     curriculum do. The episode decides once per round (a TRL round is one trainer run), so the
     batch of a round is sampled from the statistics as they stood after its previous round's last
-    step: with the bench's `steps_per_round` = 1 that is the papers' per-step sampling; larger
-    values are the one remaining deviation, recorded in the bench result."""
+    step. The bench gives these strategies rounds of one step (`step_strategy_steps` = 1, the
+    papers' per-step sampling); a larger value is a deviation, recorded in the bench result."""
+
+    decides_every_step = True  # the bench runs it in rounds of `step_strategy_steps` GRPO steps
 
     def observe(self, attempts: Sequence[Attempt]) -> None:
         for groups in steps_of(attempts, self._arm):

@@ -50,7 +50,7 @@ def test_bench_runs_end_to_end_from_the_cli(tmp_path: Path) -> None:
             "--env",
             "arithmetic",
             "--strategies",
-            "random,teacher",
+            "random,sec,teacher",
             "--seeds",
             "2",
             "--budget",
@@ -85,15 +85,17 @@ def test_bench_runs_end_to_end_from_the_cli(tmp_path: Path) -> None:
     data = json.loads((out / "t.json").read_text())
     runs = data["runs"]
     s0 = TEST_SEED0  # a recorded (test-split) comparison uses the test seed namespace
-    assert sorted((r["strategy"], r["seed"]) for r in runs) == [("random", s0), ("random", s0 + 1), ("teacher", s0), ("teacher", s0 + 1)]
+    assert sorted((r["strategy"], r["seed"]) for r in runs) == [(name, s) for name in ("random", "sec", "teacher") for s in (s0, s0 + 1)]
     assert data["config"]["split"] == "test" and data["config"]["headline"] == ["add.1digit", "add.2digit", "sub.1digit"]
     for r in runs:
         assert r["generations"] <= 64  # the same budget of student generations for every strategy
         assert set(r["heldout"]) == {"add.1digit", "add.2digit", "sub.1digit"}
         assert set(r["ood"]) == {"add.1digit", "add.2digit", "sub.1digit"}
-    for r in (r for r in runs if r["strategy"] == "random"):
+    for r in (r for r in runs if r["strategy"] in ("random", "sec")):
         assert r["rollouts"] == r["generations"] == 64  # 4 steps × 4 prompts × 4 completions
-        assert [p["rollouts"] for p in r["curve"]] == [32, 64]  # a curve point every round (2 steps)
+        assert [p["rollouts"] for p in r["curve"]] == [32, 64]  # a curve point every 2 steps, whatever the rounds
+        # SEC samples before every GRPO step, as its paper does; random once a round of 2 steps
+        assert r["decisions"] == {"random": 2, "sec": 4}[r["strategy"]]
     for r in (r for r in runs if r["strategy"] == "teacher"):
         # a 12-generation probe (4 per skill) before each decision: 12 + 32 fits, a second round does not
         assert (r["rollouts"], r["diagnostic_generations"], r["generations"]) == (32, 12, 44)
@@ -101,6 +103,7 @@ def test_bench_runs_end_to_end_from_the_cli(tmp_path: Path) -> None:
         assert r["wall"]["diagnostic_eval"] > 0
     md = (out / "t.md").read_text()
     assert "| random |" in md and "| teacher |" in md and "generations to target" in md and "pre-registered" in md
+    assert "a curriculum decision every 2 steps (SEC, DUMP, threshold: every 1 step, as their papers)" in md
     assert "training reward: exact match, a wrong answer 0.5 × its share of digits" in md  # what was optimised
     assert data["meta"]["machine"]["cpus"] and data["meta"]["versions"]["trl"]
     assert (out / "t.png").stat().st_size > 1000

@@ -124,3 +124,27 @@ def test_recorded_results_still_render_with_their_own_legacy_headline():
     res.summary = summarize(res)
     text = markdown(res)  # its recorded table (tests/test_bench.py checks it byte for byte)
     assert "Targeted skills (headline numbers average them): add.1digit, sub.1digit, mixed.addsub" in text
+
+
+def test_sec_dump_and_threshold_decide_before_every_grpo_step_by_default() -> None:
+    cfg = _cfg(strategies=["random", "threshold", "sec", "dump", "variance", "teacher"], probe_per_skill=4)
+    assert {n: cfg.decision_steps(n) for n in cfg.strategy_names()} == {
+        "random": 2,
+        "threshold": 1,
+        "sec": 1,
+        "dump": 1,
+        "variance": 2,
+        "teacher": 2,
+    }
+    assert cfg.schedule(0, cfg.decision_steps("sec")) == [1] * 20  # 640 generations = 20 steps of 32
+    assert cfg.generations_used()["sec"] == cfg.generations_used()["random"] == 640
+    assert cfg.curve_steps == 2  # curve points sit at the same steps for every strategy
+    # a strategy given the probe reads it before each decision, so it decides once a round
+    assert _cfg(probe_for="all", probe_per_skill=4).decision_steps("sec") == 2
+    assert _cfg(step_strategy_steps=5).decision_steps("dump") == 5  # the deviation, as a field
+
+
+def test_results_recorded_before_per_step_decisions_say_they_decided_once_a_round() -> None:
+    res = load_result(RECORDED)
+    assert res.config.step_strategy_steps == res.config.steps_per_round == 20
+    assert BenchResult(config=_cfg()).config.step_strategy_steps == 1

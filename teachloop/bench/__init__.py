@@ -5,12 +5,12 @@ the same student, given the same budget of student generations (GRPO rollouts pl
 probe generations a strategy reads before its decisions) and scored on the same fixed eval sets
 of one split (dev: tuned on; test: a seed namespace of its own, never tuned on):
 
-    for each round (K GRPO steps):                         (teachloop.episode.Episode.run)
+    for each round (K GRPO steps; SEC, DUMP, threshold: K = 1, as their papers):   (Episode.run)
         batch   = strategy.propose(context, K × prompts_per_step, rng)   # curriculum
         outcome = train_round(student, batch, reward, grpo)              # student (TRL GRPO)
         strategy.observe(outcome.attempts)                               # rollout statistics
         [strategies that read a diagnosis (teacher): eval on a separate probe set → report]
-        every `eval_every` rounds: greedy eval on the curve subset      (RunStats, the hook)
+        every `curve_steps` GRPO steps: greedy eval on the curve subset  (RunStats, the hook)
     final: greedy eval on the full held-out set and the OOD level
 
 Held-out and OOD problems are never trained on (the environment's `generate` excludes them) and

@@ -66,7 +66,10 @@ def bench_command(
         "own", help="Diagnostic probe for: own (the strategies that read it) | all (every strategy the same); charged to the budget."
     ),
     steps_per_round: int = typer.Option(20, help="GRPO steps between curriculum decisions."),
-    eval_every: int = typer.Option(1, help="Rounds between curve evaluations."),
+    step_strategy_steps: int = typer.Option(
+        1, help="GRPO steps between decisions of SEC, DUMP and threshold (their papers: 1, every step)."
+    ),
+    eval_every: int = typer.Option(1, help="Rounds of --steps-per-round steps between curve evaluations."),
     prompts_per_step: int = typer.Option(8, help="Problems per GRPO step."),
     num_generations: int = typer.Option(8, help="Completions per problem (GRPO group size)."),
     learning_rate: float = typer.Option(3e-5, help="GRPO learning rate."),
@@ -171,6 +174,7 @@ def bench_command(
         "budget": budget,
         "student": student,
         "steps_per_round": steps_per_round,
+        "step_strategy_steps": step_strategy_steps,
         "eval_every": eval_every,
         "heldout_per_skill": heldout,
         "ood_per_skill": ood,

@@ -79,10 +79,17 @@ class BenchConfig(Record):
     steps_per_round: int = Field(
         default=20,
         ge=1,
-        description="GRPO steps between two curriculum decisions. SEC, DUMP and reasoning-gym's curriculum decide "
-        "every step (1); their statistics update every step whatever this is.",
+        description="GRPO steps between two curriculum decisions of the teacher and the per-round strategies (random, "
+        "easy-to-hard, variance); curve points are taken every steps_per_round × eval_every steps for every strategy.",
     )
-    eval_every: int = Field(default=1, ge=1, description="Rounds between two curve evaluations.")
+    step_strategy_steps: int = Field(
+        default=1,
+        ge=1,
+        description="GRPO steps between two decisions of SEC, DUMP and threshold, whose papers sample before every "
+        "step (1, the default). A larger value samples from statistics up to k-1 steps old: a deviation. Their "
+        "statistics update after every step whatever this is.",
+    )
+    eval_every: int = Field(default=1, ge=1, description="Rounds of steps_per_round steps between two curve evaluations.")
     grpo: GRPOSettings = Field(
         default_factory=lambda: GRPOSettings(
             prompts_per_step=8, num_generations=8, max_completion_length=8, learning_rate=3e-5, temperature=1.0
@@ -175,13 +182,28 @@ class BenchConfig(Record):
         first = self.seed0 + warm * self.seeds
         return list(range(first, first + self.seeds))
 
-    def schedule(self, probe: int = 0) -> list[int]:
+    def decision_steps(self, name: str) -> int:
+        """GRPO steps per round (between two decisions) of strategy `name`."""
+        from teachloop.agents.strategies import STRATEGIES
+
+        base, _ = split_strategy(name, self.teachers)
+        per_step = getattr(STRATEGIES[base], "decides_every_step", False) and not self.probe_size(name)
+        return self.step_strategy_steps if per_step else self.steps_per_round  # a probed strategy: once a round
+
+    @property
+    def curve_steps(self) -> int:
+        """GRPO steps between two curve points (the same for every strategy)."""
+        return self.steps_per_round * self.eval_every
+
+    def schedule(self, probe: int = 0, round_steps: int | None = None) -> list[int]:
         """GRPO steps per round such that training rollouts plus a `probe` of greedy generations
-        before every decision fit the budget: rounds of `steps_per_round`, the last one shorter."""
+        before every decision fit the budget: rounds of `round_steps` (default `steps_per_round`),
+        the last one shorter."""
+        k = round_steps if round_steps is not None else self.steps_per_round
         rps, left, out = self.rollouts_per_step, self.budget, []
         while True:
             left -= probe
-            steps = min(self.steps_per_round, left // rps) if left > 0 else 0
+            steps = min(k, left // rps) if left > 0 else 0
             if steps <= 0:
                 break
             out.append(steps)
@@ -205,7 +227,7 @@ class BenchConfig(Record):
         out = {}
         for name in self.strategy_names():
             probe = self.probe_size(name)
-            schedule = self.schedule(probe)
+            schedule = self.schedule(probe, self.decision_steps(name))
             out[name] = sum(schedule) * self.rollouts_per_step + len(schedule) * probe
         return out
 
@@ -263,6 +285,7 @@ class RunResult(Record):
     ood: dict[str, float] = Field(default_factory=dict, description="Final OOD accuracy per skill.")
     wall: dict[str, float] = Field(default_factory=dict, description="Seconds per phase.")
     rollouts: int = 0
+    decisions: int = Field(default=0, description="Curriculum decisions (rounds) in the run; 0 in results recorded before.")
     problems_per_skill: dict[str, int] = Field(default_factory=dict)
     problems_per_level: dict[str, int] = Field(default_factory=dict)
     train_pass_rate: float = 0.0
@@ -294,3 +317,11 @@ class BenchResult(Record):
     warm: list[WarmStart] = Field(default_factory=list, description="Per warm start (empty in results recorded before them).")
     runs: list[RunResult] = Field(default_factory=list)
     summary: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _recorded_per_round(cls, data: Any) -> Any:
+        """Results recorded before `step_strategy_steps` existed sampled every strategy once a round."""
+        if isinstance(data, dict) and isinstance(data.get("config"), dict) and "step_strategy_steps" not in data["config"]:
+            data = data | {"config": data["config"] | {"step_strategy_steps": data["config"].get("steps_per_round", 20)}}
+        return data

@@ -132,7 +132,7 @@ def markdown(result: BenchResult, path: Path | None = None) -> str:
         f"{meta.get('date', '')} · split **{sm.get('split', cfg.split)}** · {seeds_text} · budget {cfg.budget} student generations per run (GRPO rollouts of "
         f"{cfg.grpo.prompts_per_step} prompts × {cfg.grpo.num_generations} completions per step, lr "
         f"{cfg.grpo.resolved_learning_rate():g}, T {cfg.grpo.temperature:g}, plus the probe generations a strategy reads; "
-        f"probe for: {sm.get('probe_for', cfg.probe_for)}) · a curriculum decision every {cfg.steps_per_round} steps · eval: "
+        f"probe for: {sm.get('probe_for', cfg.probe_for)}) · a curriculum decision every {cfg.steps_per_round} steps{_step_note(cfg)} · eval: "
         f"{cfg.heldout_per_skill} held-out + {cfg.ood_per_skill} OOD problems per skill",
         "",
         _setup_line(cfg, meta),
@@ -425,3 +425,11 @@ def merge_results(paths: Sequence[Path]) -> BenchResult:
     merged = BenchResult(config=config, meta=meta, start=first.start, start_curve=first.start_curve, runs=runs)
     merged.summary = summarize(merged)
     return merged
+
+
+def _step_note(cfg: BenchConfig) -> str:
+    """SEC, DUMP and threshold decide on their own period (their papers: every step)."""
+    k = cfg.step_strategy_steps
+    if k == cfg.steps_per_round or not any(cfg.decision_steps(n) == k for n in cfg.strategy_names()):
+        return ""
+    return f" (SEC, DUMP, threshold: every {k} step{'s' if k != 1 else ''}, as their papers{'' if k == 1 else ' do not'})"

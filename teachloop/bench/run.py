@@ -64,7 +64,7 @@ def episode_config(cfg: BenchConfig, strategy: str, teacher: str | None, seed: i
 
 class RunStats:
     """The bench's hook on one episode: counts where the rollouts went, takes a curve point on the
-    held-out subset every `eval_every` rounds, and the final held-out and OOD evaluation.
+    held-out subset every `curve_steps` GRPO steps, and the final held-out and OOD evaluation.
 
     Budget accounting: every greedy probe generation that precedes a decision (the probe before
     round 1 and after each round but the last) is charged like a rollout; the probe after the last
@@ -113,7 +113,8 @@ class RunStats:
         self.wall["train_trl"] += stats.get("seconds_per_step", 0.0) * stats.get("steps", 0.0)
         if self.probes:
             self.wall["diagnostic_eval"] += w.get("evaluate", 0.0)
-        if out.round % cfg.eval_every == 0 and not out.last:
+        before = out.steps_done - self.schedule[out.round - 1]
+        if out.steps_done // cfg.curve_steps > before // cfg.curve_steps and not out.last:
             t0 = time.perf_counter()
             evals, _, _ = ep.evaluate(0, {"heldout": self.curve_set})
             self.result.curve.append(
@@ -147,6 +148,7 @@ class RunStats:
         self.wall["measure_eval"] += time.perf_counter() - t0
         result.wall = dict(self.wall)
         result.rollouts = self.rollouts
+        result.decisions = rounds
         result.problems_per_skill = dict(self.per_skill)
         result.problems_per_level = dict(sorted(self.per_level.items()))
         result.train_pass_rate = self.passes / self.rollouts if self.rollouts else 0.0
@@ -188,7 +190,7 @@ def run_one(cfg: BenchConfig, strategy_name: str, seed: int, student_ref: str, t
     heldout, curve_set, ood = eval_sets(env, cfg)
     base, teacher = split_strategy(strategy_name, cfg.teachers)
     probes = probe_set(env, graph, cfg) if STRATEGIES[base].needs_eval or cfg.probe_for == "all" else []
-    schedule = cfg.schedule(len(probes))
+    schedule = cfg.schedule(len(probes), cfg.decision_steps(strategy_name))
     stats = RunStats(cfg, strategy_name, seed, (heldout, curve_set, ood), len(probes), schedule)
     options = EpisodeOptions(
         env=env,
