@@ -56,6 +56,18 @@ class PlanConfig(Record):
         le=1,
         description="skill-tree: readiness × learnability below which a skill is not taught (unless nothing scores higher).",
     )
+    coverage: float = Field(
+        default=0.0,
+        ge=0,
+        lt=1,
+        description="skill-tree: share of the round's problems spread evenly over every seed skill, targeted or not, "
+        "so that no skill starves (a skill far below the frontier scores near 0 and would never be taught).",
+    )
+    nest_subskills: bool = Field(
+        default=False,
+        description="skill-tree: a discovered sub-skill shares its parent's slot and budget (by score) instead of "
+        "competing with the seed skills for the `skills_per_round` slots.",
+    )
     discover_after_rounds: int = Field(default=1, ge=0, description="Rounds a skill must stay weak before a sub-skill is sought.")
     discover_min_failures: int = Field(default=3, ge=1, description="Failure exemplars needed to look for a cluster.")
     max_discoveries_per_round: int = Field(default=1, ge=0, description="Sub-skills proposed per round at most.")
@@ -126,7 +138,8 @@ def make_plan(
     if policy == "skill-tree":
         n_explore = round_half(cfg.skills_per_round * cfg.explore_share) if report.mastered else 0
         scores = zpd_scores(report, trainable, cfg)
-        ranked = sorted(scores, key=lambda s: -scores[s])  # stable: prerequisite order on ties
+        nested = {s for s in scores if cfg.nest_subskills and trainable[s].provenance == "discovered" and trainable[s].parent in trainable}
+        ranked = sorted((s for s in scores if s not in nested), key=lambda s: -scores[s])  # stable: prerequisite order on ties
         exploit = [s for s in ranked if scores[s] >= cfg.min_score][: cfg.skills_per_round - n_explore] or ranked[:1]
         for s in exploit:
             where = "frontier" if s in report.frontier else f"nearly ready ({', '.join(report.blocked.get(s, []))} not mastered)"
@@ -152,11 +165,24 @@ def make_plan(
         raise ValueError(unknown_policy(policy))
 
     items: list[PlanItem] = []
+    seeds = [s for s in trainable if trainable[s].provenance == "seed"] if policy == "skill-tree" else []
+    n_cover = int(cfg.coverage * cfg.problems_per_round) if seeds else 0
+    n_target = cfg.problems_per_round - n_cover
     budgets = (
-        _split_by_weight(cfg.problems_per_round, [weights[s] for s, _ in targets])
+        _split_by_weight(n_target, [weights[s] for s, _ in targets])
         if weights and len(weights) == len(targets)
-        else _split(cfg.problems_per_round, max(1, len(targets)))
+        else _split(n_target, max(1, len(targets)))
     )
+    if n_cover:  # the coverage share: every seed skill, on top of what it gets as a target
+        extra = dict(zip(seeds, _split(n_cover, len(seeds))))
+        have = {sid for sid, _ in targets}
+        budgets = [b + extra.pop(sid, 0) for (sid, _), b in zip(targets, budgets)]
+        for sid, b in extra.items():
+            if b and sid not in have:
+                targets.append((sid, f"coverage, mastery {mean(sid):.2f}"))
+                budgets.append(b)
+    if policy == "skill-tree" and nested:  # each target shares its budget with its discovered sub-skills
+        targets, budgets = _share_with_subskills(targets, budgets, nested, trainable, scores, cfg)
     for (sid, why), budget in zip(targets, budgets):
         if budget <= 0:
             continue
@@ -180,6 +206,35 @@ def make_plan(
                 items.append(PlanItem(skill_id=sid, action="discover", budget=0, rationale="failures may cluster"))
                 found += 1
     return TeachingPlan(items=items, policy=policy)
+
+
+def _share_with_subskills(
+    targets: list[tuple[str, str]],
+    budgets: list[int],
+    nested: set[str],
+    trainable: dict[str, Skill],
+    scores: dict[str, float],
+    cfg: PlanConfig,
+) -> tuple[list[tuple[str, str]], list[int]]:
+    """A target's budget split over it and its discovered sub-skills scoring at least `min_score`,
+    in proportion to their scores (the parent keeps the rounding)."""
+    out_t: list[tuple[str, str]] = []
+    out_b: list[int] = []
+    for (sid, why), budget in zip(targets, budgets):
+        kids = [k for k in nested if trainable[k].parent == sid and scores.get(k, 0.0) >= cfg.min_score]
+        if not kids or budget <= 1:
+            out_t.append((sid, why))
+            out_b.append(budget)
+            continue
+        kids.sort()
+        w = [max(scores.get(sid, 0.0), cfg.min_score)] + [scores[k] for k in kids]
+        parts = _split_by_weight(budget, w)
+        out_t.append((sid, why))
+        out_b.append(parts[0])
+        for k, b in zip(kids, parts[1:]):
+            out_t.append((k, f"sub-skill of {sid}, score {scores[k]:.2f}"))
+            out_b.append(b)
+    return out_t, out_b
 
 
 def zpd_scores(report: WeaknessReport, trainable: dict[str, Skill], cfg: PlanConfig) -> dict[str, float]:

@@ -234,3 +234,51 @@ def test_graph_state_holds_typed_accepted_entries(world):
     assert all(a["key"] == ctx.env.spec_key(a["problem"]["spec"]) for a in accepted)
     assert sorted(p["id"] for p in final["batch"]["problems"]) == sorted(a["problem"]["id"] for a in accepted)
     assert final["pending"] == [] and all(not k.startswith("_") for r in final["rejected"] for k in r)
+
+
+def _tiny_world(correct: dict[str, int], sub_skill: bool = False):
+    """The bench's six add/sub skills, 40 probe problems each, `correct` of them right."""
+    from teachloop.bench.config import TINY_SKILLS
+    from teachloop.bench.parts import bench_graph
+    from teachloop.skills.records import Skill
+
+    env = get_environment("arithmetic")
+    graph = bench_graph(env, TINY_SKILLS)
+    if sub_skill:
+        graph.add_skill(Skill(id="add.1digit.carry", name="carry", parent="add.1digit", provenance="discovered", added_round=1))
+    tracker = MasteryTracker()
+    tracker.record_eval(0, [SkillEval(skill_id=s.id, split="heldout", n=40, correct=correct.get(s.id, 20)) for s in graph.trainable()])
+    return graph, build_weakness_report(graph, tracker, round=0)
+
+
+def _budgets(plan: TeachingPlan) -> Counter:
+    out: Counter = Counter()
+    for i in plan.items:
+        out[i.skill_id] += i.budget
+    return out
+
+
+TINY_START = {"add.1digit": 15, "sub.1digit": 15, "mul.1digit": 11, "mixed.addsub": 11, "add.2digit": 1, "sub.2digit": 2}
+
+
+def test_coverage_gives_every_seed_skill_a_share_even_far_below_the_frontier():
+    graph, report = _tiny_world(TINY_START)
+    bare = _budgets(make_plan("skill-tree", report, graph, [], PlanConfig(problems_per_round=160), round=1))
+    assert bare["add.2digit"] == 0  # 2 %: readiness × learnability ranks it out of the four slots
+    covered = _budgets(make_plan("skill-tree", report, graph, [], PlanConfig(problems_per_round=160, coverage=0.3), round=1))
+    assert sum(covered.values()) == 160
+    assert all(covered[s] >= 48 // 6 for s in TINY_START), covered  # 0.3 × 160 = 48, spread over the six
+    assert covered["add.1digit"] > covered["add.2digit"]  # the ZPD still decides the rest
+
+
+def test_nested_sub_skills_share_their_parents_budget_instead_of_a_slot():
+    graph, report = _tiny_world(TINY_START, sub_skill=True)
+    assert "add.1digit.carry" in report.states  # a sub-skill with evidence (20 of 40): a high score
+    flat = _budgets(make_plan("skill-tree", report, graph, [], PlanConfig(problems_per_round=160), round=1))
+    assert flat["add.1digit.carry"] > 0 and flat["mixed.addsub"] == 0  # it took a slot from a seed skill
+    nest = _budgets(make_plan("skill-tree", report, graph, [], PlanConfig(problems_per_round=160, nest_subskills=True), round=1))
+    graph0, report0 = _tiny_world(TINY_START)
+    without = _budgets(make_plan("skill-tree", report0, graph0, [], PlanConfig(problems_per_round=160), round=1))
+    assert nest["add.1digit"] + nest["add.1digit.carry"] == without["add.1digit"]  # the parent's budget, shared
+    assert nest["add.1digit.carry"] > 0
+    assert {s: nest[s] for s in without if s != "add.1digit"} == {s: without[s] for s in without if s != "add.1digit"}
