@@ -148,3 +148,24 @@ def test_results_recorded_before_per_step_decisions_say_they_decided_once_a_roun
     res = load_result(RECORDED)
     assert res.config.step_strategy_steps == res.config.steps_per_round == 20
     assert BenchResult(config=_cfg()).config.step_strategy_steps == 1
+
+
+def test_the_teacher_is_paired_against_every_baseline_and_the_best_is_named() -> None:
+    runs = [
+        _run("random", TEST_SEED0, [0.3, 0.4]),
+        _run("random", TEST_SEED0 + 1, [0.3, 0.4]),
+        _run("sec", TEST_SEED0, [0.4, 0.5]),
+        _run("sec", TEST_SEED0 + 1, [0.4, 0.6]),
+        _run("dump", TEST_SEED0, [0.4, 0.45]),
+        _run("dump", TEST_SEED0 + 1, [0.4, 0.45]),
+        _run("teacher", TEST_SEED0, [0.4, 0.6]),
+        _run("teacher", TEST_SEED0 + 1, [0.4, 0.6]),
+    ]
+    res = _result(runs, strategies=["random", "sec", "dump", "teacher"])
+    vs = res.summary["teacher_vs"]["teacher"]
+    assert vs["best"] == "sec"  # mean held-out 0.55 against dump's 0.45
+    mean, half = vs["against"]["sec"]["delta_heldout"]
+    assert mean == pytest.approx(0.05) and half == pytest.approx(12.706 * 0.1 / 2**0.5 / 2**0.5, rel=1e-3)  # t(1) · sd(0.1, 0) / √2
+    assert vs["against"]["dump"]["delta_heldout"][0] == pytest.approx(0.15)
+    assert "random" not in vs["against"] and vs["against"]["sec"]["pairs"] == 2
+    assert "| sec (best baseline: highest mean held-out) | +5.0 ± " in markdown(res)

@@ -179,6 +179,17 @@ def markdown(result: BenchResult, path: Path | None = None) -> str:
             f"**random's gain on the headline skills**: held-out {_pm(rnd['gain'], True)} points, "
             f"OOD {_pm(rnd['ood_gain'], True)} points (final − start).",
         ]
+    for name, vs in sm.get("teacher_vs", {}).items():
+        lines += [
+            "",
+            f"**{name} against each baseline** (paired on the same warm start and GRPO seed; headline; same interval model):",
+            "",
+            "| baseline | Δ held-out | Δ OOD | pairs |",
+            "|---|---|---|---|",
+        ]
+        for other, row in vs["against"].items():
+            mark = " (best baseline: highest mean held-out)" if other == vs["best"] else ""
+            lines.append(f"| {other}{mark} | {_pm(row['delta_heldout'], True)} | {_pm(row['delta_ood'], True)} | {row['pairs']} |")
     lines += ["", "## Per skill (final held-out / OOD, mean over seeds, %)", ""]
     names = list(sm["strategies"])
     lines.append("| skill | start | " + " | ".join(names) + " |")
