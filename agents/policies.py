@@ -135,6 +135,7 @@ def make_plan(
 
     targets: list[tuple[str, str]] = []  # (skill_id, rationale)
     weights: dict[str, float] = {}  # skill-tree: budget weight per target (default: equal)
+    nested: set[str] = set()  # skill-tree with nest_subskills: sub-skills that share their parent's budget
     if policy == "skill-tree":
         n_explore = round_half(cfg.skills_per_round * cfg.explore_share) if report.mastered else 0
         scores = zpd_scores(report, trainable, cfg)
@@ -181,7 +182,7 @@ def make_plan(
             if b and sid not in have:
                 targets.append((sid, f"coverage, mastery {mean(sid):.2f}"))
                 budgets.append(b)
-    if policy == "skill-tree" and nested:  # each target shares its budget with its discovered sub-skills
+    if nested:  # each target shares its budget with its discovered sub-skills
         targets, budgets = _share_with_subskills(targets, budgets, nested, trainable, scores, cfg)
     for (sid, why), budget in zip(targets, budgets):
         if budget <= 0:

@@ -189,10 +189,12 @@ def summarize(result: BenchResult) -> dict[str, Any]:
         "reach_target": target,
         "strategies": {},
     }
+    heads: dict[str, tuple[dict[_Key, float], dict[_Key, float]]] = {}  # per strategy: each run's held-out, OOD headline
     for name, runs in by.items():
         keys = sorted(runs)
         h = {k: avg(runs[k].heldout, tg) for k in keys}
         o = {k: avg(runs[k].ood, tg) for k in keys}
+        heads[name] = (h, o)
         row: dict[str, Any] = {
             "seeds": [s for _, s in keys],
             "warm_starts": [w for w, _ in keys],
@@ -234,7 +236,7 @@ def summarize(result: BenchResult) -> dict[str, Any]:
         row["train_pass_rate"] = _mean([runs[k].train_pass_rate for k in keys])
         row["curve"] = _mean_curve([curve(k, runs[k]) for k in keys], [w for w, _ in keys])
         out["strategies"][name] = row
-    out["teacher_vs"] = _teacher_vs(by, tg, ci, avg)
+    out["teacher_vs"] = _teacher_vs(heads, ci)
     rnd = out["strategies"].get("random")
     for row in out["strategies"].values():
         m, r = row["reach"][0], (rnd["reach"][0] if rnd else float("nan"))
@@ -242,24 +244,24 @@ def summarize(result: BenchResult) -> dict[str, Any]:
     return out
 
 
-def _teacher_vs(by: Mapping[str, Mapping[_Key, RunResult]], tg: Sequence[str], ci: Any, avg: Any) -> dict[str, dict[str, Any]]:
+def _teacher_vs(heads: Mapping[str, tuple[dict[_Key, float], dict[_Key, float]]], ci: Any) -> dict[str, dict[str, Any]]:
     """Each teacher against each baseline (not random, which the table pairs with already): the
     paired headline differences, same runs and same interval model as the table. `best` is the
     baseline with the highest mean held-out headline: the strongest opponent, named after the run."""
     out: dict[str, dict[str, Any]] = {}
-    baselines = [n for n in by if not n.startswith("teacher") and n != "random"]
-    for name in (n for n in by if n.startswith("teacher")):
-        rows: dict[str, Any] = {}
+    baselines = [n for n in heads if not n.startswith("teacher") and n != "random"]
+    for name in (n for n in heads if n.startswith("teacher")):
+        (th, to), rows = heads[name], {}
         for other in baselines:
-            keys = [k for k in by[name] if k in by[other]]
+            bh, bo = heads[other]
+            keys = [k for k in th if k in bh]
             rows[other] = {
-                "delta_heldout": ci({k: avg(by[name][k].heldout, tg) - avg(by[other][k].heldout, tg) for k in keys}),
-                "delta_ood": ci({k: avg(by[name][k].ood, tg) - avg(by[other][k].ood, tg) for k in keys}),
+                "delta_heldout": ci({k: th[k] - bh[k] for k in keys}),
+                "delta_ood": ci({k: to[k] - bo[k] for k in keys}),
                 "pairs": len(keys),
             }
         if rows:
-            best = max(baselines, key=lambda n: _mean([avg(r.heldout, tg) for r in by[n].values()]))
-            out[name] = {"best": best, "against": rows}
+            out[name] = {"best": max(baselines, key=lambda n: _mean(heads[n][0].values())), "against": rows}
     return out
 
 
