@@ -122,42 +122,48 @@ def test_recorded_bench_json_re_renders_to_the_committed_markdown(tmp_path: Path
     assert (tmp_path / f"{name}.md").read_bytes() == (results / f"{name}.md").read_bytes()
 
 
+def _part(tmp_path: Path, seed0: int, finals: dict[str, float], tag: str = "", **cfg_update) -> Path:
+    """A recorded result of 2 seeds from `seed0`, one strategy per key of `finals` (its final
+    held-out accuracy; seed i adds i/10)."""
+    cfg = BenchConfig(
+        **(
+            {
+                "strategies": list(finals),
+                "seeds": 2,
+                "seed0": seed0,
+                "skills": ["add.2digit"],
+                "targeted": ["add.2digit"],
+                "budget": 640,
+            }
+            | cfg_update
+        )
+    )
+    runs = [
+        RunResult(
+            strategy=n,
+            seed=seed0 + i,
+            heldout={"add.2digit": f + i / 10},
+            ood={"add.2digit": f},
+            curve=[CurvePoint(rollouts=640, steps=10, accuracy={"add.2digit": f})],
+        )
+        for n, f in finals.items()
+        for i in range(2)
+    ]
+    res = BenchResult(
+        config=cfg,
+        start={"heldout": {"add.2digit": 0.2}, "ood": {"add.2digit": 0.1}},
+        meta={"date": f"day {seed0}{tag}", "versions": {"trl": "1"}, "git_commit": f"c{seed0}{tag}"},
+        runs=runs,
+    )
+    res.summary = summarize(res)
+    return write_results(res, tmp_path, f"part{seed0}-{len(cfg_update)}{tag}")["json"]
+
+
 def test_results_over_disjoint_seeds_merge_into_one_paired_result(tmp_path: Path) -> None:
     from teachloop.config import ConfigError
 
     def part(seed0: int, finals: dict[str, float], **cfg_update) -> Path:
-        cfg = BenchConfig(
-            **(
-                {
-                    "strategies": ["random", "sec"],
-                    "seeds": 2,
-                    "seed0": seed0,
-                    "skills": ["add.2digit"],
-                    "targeted": ["add.2digit"],
-                    "budget": 640,
-                }
-                | cfg_update
-            )
-        )
-        runs = [
-            RunResult(
-                strategy=n,
-                seed=seed0 + i,
-                heldout={"add.2digit": f + i / 10},
-                ood={"add.2digit": f},
-                curve=[CurvePoint(rollouts=640, steps=10, accuracy={"add.2digit": f})],
-            )
-            for n, f in finals.items()
-            for i in range(2)
-        ]
-        res = BenchResult(
-            config=cfg,
-            start={"heldout": {"add.2digit": 0.2}, "ood": {"add.2digit": 0.1}},
-            meta={"date": f"day {seed0}", "versions": {"trl": "1"}},
-            runs=runs,
-        )
-        res.summary = summarize(res)
-        return write_results(res, tmp_path, f"part{seed0}-{len(cfg_update)}")["json"]
+        return _part(tmp_path, seed0, finals, **cfg_update)
 
     a, b = part(0, {"random": 0.3, "sec": 0.5}), part(2, {"random": 0.4, "sec": 0.4})
     merged = merge_results([a, b])
@@ -175,6 +181,35 @@ def test_results_over_disjoint_seeds_merge_into_one_paired_result(tmp_path: Path
         merge_results([a, part(2, {"random": 0.4, "sec": 0.4}, budget=1280)])
     with pytest.raises(ConfigError, match="leave a gap"):
         merge_results([a, part(4, {"random": 0.4, "sec": 0.4})])
+
+
+def test_results_over_the_same_seeds_with_other_strategies_merge_into_one(tmp_path: Path) -> None:
+    """Baselines run later over the same seeds join a recorded comparison: the union of the
+    strategies in the bench's order, every strategy paired with random on the same seeds, and a
+    strategy both files ran is taken once, with how far its reruns were from the first file's."""
+    from teachloop.config import ConfigError
+
+    a = _part(tmp_path, 0, {"random": 0.3, "sec": 0.5}, "a")
+    b = _part(tmp_path, 0, {"random": 0.31, "easy-to-hard": 0.2}, "b")
+    merged = merge_results([a, b])
+    assert merged.config.strategies == ["random", "easy-to-hard", "sec"] and merged.config.seeds == 2
+    assert [(r.strategy, r.seed) for r in merged.runs] == [
+        ("random", 0),
+        ("easy-to-hard", 0),
+        ("sec", 0),
+        ("random", 1),
+        ("easy-to-hard", 1),
+        ("sec", 1),
+    ]
+    assert [r.heldout["add.2digit"] for r in merged.runs if r.strategy == "random"] == [0.3, 0.4]  # the first file's
+    assert merged.meta["reproduced"] == {"random": pytest.approx(1.0)}  # 0.31 vs 0.30: 1 point
+    assert merged.summary["strategies"]["easy-to-hard"]["delta_heldout"][0] == pytest.approx(-0.1)
+    md = markdown(merged)
+    assert "part0-0a.json (random, sec; day 0a, commit c0a); part0-0b.json (random, easy-to-hard; day 0b, commit c0b)" in md
+    assert "random ran in more than one of them; its runs of the same seed differ by at most 1.00 points" in md
+    assert "| easy-to-hard |" in md and "| sec |" in md
+    with pytest.raises(ConfigError, match="other settings \\(budget\\)"):
+        merge_results([a, _part(tmp_path, 0, {"random": 0.3, "dump": 0.2}, "c", budget=1280)])
 
 
 def test_equal_budgets_split_into_rounds() -> None:

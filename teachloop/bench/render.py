@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from teachloop.bench.config import TINY_TARGETED, BenchConfig, BenchResult
+from teachloop.bench.config import TINY_TARGETED, BenchConfig, BenchResult, RunResult
 from teachloop.bench.stats import CI_SEEDS, summarize
 from teachloop.errors import q
 from teachloop.skills.files import write_atomic
@@ -60,12 +60,20 @@ def _setup_line(cfg: BenchConfig, meta: dict[str, Any]) -> str:
             start = f"{len(several)} warm starts ({', '.join(_warm_text(w) for w in several)})"
     line = f"{reward}; {start}."
     if meta.get("merged_from"):
+        line += " Merged from " + "; ".join(_merged_text(m, cfg) for m in meta["merged_from"]) + "."
+    for name, gap in (meta.get("reproduced") or {}).items():
         line += (
-            " Merged from "
-            + "; ".join(f"{m['file']} (seeds {m['seeds'][0]}-{m['seeds'][-1]}, {m.get('date')})" for m in meta["merged_from"])
-            + "."
+            f" {name} ran in more than one of them; its runs of the same seed differ by at most {gap:.2f} points on any "
+            "skill's final accuracy (the first file's are used)."
         )
     return line
+
+
+def _merged_text(m: dict[str, Any], cfg: BenchConfig) -> str:
+    """One merged file: its seeds, or (files over the same seeds) its strategies, date and commit."""
+    if m.get("strategies") and m.get("seeds") == list(range(cfg.seed0, cfg.seed0 + cfg.warm_starts * cfg.seeds)):
+        return f"{m['file']} ({', '.join(m['strategies'])}; {m.get('date')}, commit {m.get('git_commit')})"
+    return f"{m['file']} (seeds {m['seeds'][0]}-{m['seeds'][-1]}, {m.get('date')})"
 
 
 def _warm_text(record: dict[str, Any]) -> str:
@@ -378,30 +386,44 @@ def rerender(path: Path) -> dict[str, Path]:
 
 # Config fields that may differ between result files of one benchmark.
 _MERGE_FREE = {"seeds", "seed0", "jobs", "threads", "cache_dir"}
+# ... and between result files over the same seeds that ran different strategies.
+_MERGE_FREE_STRATEGIES = {"strategies", "jobs", "threads", "cache_dir"}
 
 
 def merge_results(paths: Sequence[Path]) -> BenchResult:
-    """One result from runs of the same benchmark over disjoint seeds (e.g. seeds 0-3 and 4-7 run
-    apart): the settings, the start and the library versions must be the same, or the paired
-    comparison would mix two experiments."""
+    """One result from runs of the same benchmark run apart: either over disjoint seeds (e.g.
+    seeds 0-3 and 4-7), or over the same seeds and warm starts with other strategies (e.g. two
+    baselines added to a recorded comparison). The settings, the start and the library versions
+    must be the same, or the paired comparison would mix two experiments. A strategy that several
+    files ran over the same seeds keeps the first file's runs, and the result records how far the
+    others' final accuracies were from them (a reproducibility check)."""
     from teachloop.config import ConfigError
 
     if len(paths) < 2:
         raise ConfigError("--merge: give at least two results JSONs, comma-separated")
     results = [load_result(p) for p in paths]
-    first, base = results[0], results[0].config.model_dump(mode="json", exclude=_MERGE_FREE)
-    seeds: list[int] = []
-    own_seeds = [sorted({r.seed for r in res.runs}) for res in results]
-    for path, res, own in zip(paths, results, own_seeds, strict=True):
+    for path, res in zip(paths, results, strict=True):
         missing = missing_runs(res)
         if missing:
             raise ConfigError(
                 f"--merge: {q(path)} is partial ({len(missing)} of {len(res.config.all_runs())} runs missing); "
                 f"complete it first with `teachloop bench --resume {q(path)}`"
             )
-        if res.config.warm_starts > 1:
-            raise ConfigError(f"--merge: {q(path)} has {res.config.warm_starts} warm starts; merging those is not supported yet")
-        cfg = res.config.model_dump(mode="json", exclude=_MERGE_FREE)
+    first = results[0]
+    same_seeds = all(
+        (r.config.seed0, r.config.seeds, r.config.warm_starts) == (first.config.seed0, first.config.seeds, first.config.warm_starts)
+        for r in results
+    )
+    by_strategy = same_seeds and any(r.config.strategies != first.config.strategies for r in results)
+    free = _MERGE_FREE_STRATEGIES if by_strategy else _MERGE_FREE
+    base = first.config.model_dump(mode="json", exclude=free)
+    for path, res in zip(paths, results, strict=True):
+        if not by_strategy and res.config.warm_starts > 1:
+            raise ConfigError(
+                f"--merge: {q(path)} has {res.config.warm_starts} warm starts; merging those over other seeds is not supported yet "
+                "(results over the same seeds and warm starts with other strategies do merge)"
+            )
+        cfg = res.config.model_dump(mode="json", exclude=free)
         diff = sorted(k for k in base if cfg.get(k) != base[k])
         if diff:
             raise ConfigError(f"--merge: {path} was run with other settings ({', '.join(diff)})")
@@ -409,13 +431,10 @@ def merge_results(paths: Sequence[Path]) -> BenchResult:
             raise ConfigError(f"--merge: {path} starts from another student (start accuracy differs)")
         if res.meta.get("versions") != first.meta.get("versions"):
             raise ConfigError(f"--merge: {path} was run with other library versions")
-        if set(own) & set(seeds):
-            raise ConfigError(f"--merge: {path} repeats seed(s) {', '.join(map(str, sorted(set(own) & set(seeds))))}")
-        seeds += own
-    seeds.sort()
-    if seeds != list(range(seeds[0], seeds[0] + len(seeds))):
-        raise ConfigError(f"--merge: the seeds {seeds} leave a gap")
-    config = first.config.model_copy(update={"seeds": len(seeds), "seed0": seeds[0]})
+    if by_strategy:
+        config, runs, reproduced = _merge_strategies(results)
+    else:
+        config, runs, reproduced = _merge_seeds(paths, results), [run for r in results for run in r.runs], {}
     meta = dict(first.meta)
     meta["date"] = ", ".join(dict.fromkeys(str(r.meta.get("date", "")) for r in results))
     meta["seconds"] = round(sum(float(r.meta.get("seconds", 0.0)) for r in results), 1)
@@ -423,19 +442,63 @@ def merge_results(paths: Sequence[Path]) -> BenchResult:
         {
             "file": Path(p).name,
             "date": r.meta.get("date"),
-            "seeds": own,
+            "seeds": sorted({run.seed for run in r.runs}),
+            "strategies": list(r.config.strategies),
             "machine": r.meta.get("machine"),
             "git_commit": r.meta.get("git_commit"),
             "command": r.meta.get("command"),
         }
-        for p, r, own in zip(paths, results, own_seeds, strict=True)
+        for p, r in zip(paths, results, strict=True)
     ]
-    runs = [run for r in results for run in r.runs]
+    if reproduced:
+        meta["reproduced"] = reproduced
     order = {name: i for i, name in enumerate(config.strategy_names())}
-    runs.sort(key=lambda r: (r.seed, order.get(r.strategy, len(order))))
-    merged = BenchResult(config=config, meta=meta, start=first.start, start_curve=first.start_curve, runs=runs)
+    runs.sort(key=lambda r: (r.warm_start, r.seed, order.get(r.strategy, len(order))))
+    merged = BenchResult(config=config, meta=meta, start=first.start, start_curve=first.start_curve, warm=first.warm, runs=runs)
     merged.summary = summarize(merged)
     return merged
+
+
+def _merge_seeds(paths: Sequence[Path], results: list[BenchResult]) -> BenchConfig:
+    from teachloop.config import ConfigError
+
+    seeds: list[int] = []
+    for path, res in zip(paths, results, strict=True):
+        own = sorted({r.seed for r in res.runs})
+        if set(own) & set(seeds):
+            raise ConfigError(f"--merge: {path} repeats seed(s) {', '.join(map(str, sorted(set(own) & set(seeds))))}")
+        seeds += own
+    seeds.sort()
+    if seeds != list(range(seeds[0], seeds[0] + len(seeds))):
+        raise ConfigError(f"--merge: the seeds {seeds} leave a gap")
+    return results[0].config.model_copy(update={"seeds": len(seeds), "seed0": seeds[0]})
+
+
+def _merge_strategies(results: list[BenchResult]) -> tuple[BenchConfig, list[RunResult], dict[str, float]]:
+    """The union of the files' strategies over their common seeds, in the bench's default order.
+    `reproduced`: per strategy run in several files, the largest difference (points) of a run's
+    final held-out or OOD accuracy on a skill from the first file's run of the same seed."""
+    from teachloop.agents.strategies import STRATEGIES
+
+    canonical = list(STRATEGIES)
+    names = list(dict.fromkeys(n for r in results for n in r.config.strategies))
+    names.sort(key=lambda n: canonical.index(n.split(":")[0]) if n.split(":")[0] in canonical else len(canonical))
+    kept: dict[tuple[str, int], RunResult] = {}
+    reproduced: dict[str, float] = {}
+    for res in results:
+        for run in res.runs:
+            key = (run.strategy, run.seed)
+            if key not in kept:
+                kept[key] = run
+                continue
+            ref = kept[key]
+            gap = max(
+                [abs(ref.heldout.get(s, 0.0) - v) for s, v in run.heldout.items()]
+                + [abs(ref.ood.get(s, 0.0) - v) for s, v in run.ood.items()],
+                default=0.0,
+            )
+            reproduced[run.strategy] = round(max(reproduced.get(run.strategy, 0.0), 100 * gap), 3)
+    return results[0].config.model_copy(update={"strategies": names}), list(kept.values()), reproduced
 
 
 def _step_note(cfg: BenchConfig) -> str:
