@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -259,6 +260,35 @@ def test_failed_lora_round_leaves_a_plain_untouched_student(tmp_path: Path) -> N
     assert set(student.model.state_dict()) == set(before)
     assert all(torch.equal(before[k], v) for k, v in student.model.state_dict().items())
     assert all(p.requires_grad for p in student.model.parameters())
+
+
+def test_kept_optimizer_state_carries_adam_across_rounds(tmp_path: Path) -> None:
+    """A fresh AdamW's first step moves every weight by ±lr whatever its gradient (m̂/√v̂ = ±1), so a
+    curriculum of 1-step rounds would train by sign steps; with keep_optimizer_state a round
+    continues the last one's moments and step count."""
+    problems = make_problems("add", [(1, 2), (3, 4), (5, 6), (7, 8)])
+    lr = 1e-3
+
+    def second_round_moves(keep: bool) -> tuple[torch.Tensor, Any]:
+        student = load_student("tiny:5")
+        settings = GRPOSettings(
+            steps=1, prompts_per_step=2, num_generations=4, max_completion_length=8, learning_rate=lr, keep_optimizer_state=keep
+        )
+        train_round(student, problems, has_digit_reward, settings, round=0, output_dir=tmp_path / f"{keep}0")
+        before = torch.cat([p.detach().flatten().clone() for p in student.model.parameters()])
+        train_round(student, problems, has_digit_reward, settings, round=1, output_dir=tmp_path / f"{keep}1")
+        after = torch.cat([p.detach().flatten() for p in student.model.parameters()])
+        moved = (after - before).abs()
+        return moved[moved > 0], student.optimizer_state
+
+    fresh, none = second_round_moves(False)
+    assert none is None
+    assert (torch.isclose(fresh, torch.tensor(lr), rtol=0.01)).float().mean() > 0.9  # a sign step
+    kept, state = second_round_moves(True)
+    assert {int(v["step"]) for v in state["state"].values()} == {2}  # two rounds of one step: one optimizer
+    assert (torch.isclose(kept, torch.tensor(lr), rtol=0.01)).float().mean() < 0.5
+    with pytest.raises(ValueError, match="keep_optimizer_state"):
+        GRPOSettings(keep_optimizer_state=True, use_lora=True)
 
 
 def test_settings_validate_and_resolve() -> None:

@@ -1,8 +1,9 @@
 """One round of GRPO on the teacher's curriculum, through TRL's `GRPOTrainer`.
 
 A new trainer is built every round around the same `student.model`, which it trains in place, so
-training accumulates over an episode while each round starts with a fresh optimizer (the
-curriculum, hence the loss landscape, changes between rounds). Rollouts are scored by the
+training accumulates over an episode. Each round starts with a fresh optimizer (the curriculum,
+hence the loss landscape, changes between rounds) unless `keep_optimizer_state` carries AdamW's
+moments over, which a comparison of curricula deciding at different periods needs. Rollouts are scored by the
 environment's reward through `RolloutRecorder`, which also returns them as per-problem `Attempt`s.
 """
 
@@ -103,6 +104,13 @@ class GRPOSettings(Record):
         description="Train a LoRA adapter (peft) and merge it into the student at the end of the round, so the "
         "student stays a plain model between rounds.",
     )
+    keep_optimizer_state: bool = Field(
+        default=False,
+        description="Carry AdamW's moments and step count from round to round (kept in memory with the student; a "
+        "resumed run starts a fresh optimizer). Off: every round starts a fresh AdamW, whose first step moves every "
+        "weight by ±lr whatever its gradient's size, so rounds of 1 step train differently from rounds of 20. "
+        "Not with use_lora (the adapter is rebuilt every round).",
+    )
     lora_r: int = Field(default=16, ge=1, description="LoRA rank.")
     lora_alpha: int = Field(default=32, ge=1, description="LoRA scaling numerator (scale = alpha / r).")
     verbose: bool = Field(
@@ -125,6 +133,8 @@ class GRPOSettings(Record):
 
     @model_validator(mode="after")
     def _check_batch(self) -> GRPOSettings:
+        if self.keep_optimizer_state and self.use_lora:
+            raise ValueError("grpo.keep_optimizer_state does not work with grpo.use_lora (the adapter is rebuilt every round)")
         rollouts = self.prompts_per_step * self.num_generations
         if rollouts % self.gradient_accumulation_steps:
             raise ValueError(
@@ -270,8 +280,14 @@ def train_round(
             if not settings.verbose:
                 trainer.remove_callback(PrinterCallback)
                 trainer.remove_callback(ProgressCallback)
+            if settings.keep_optimizer_state:  # built now (train() keeps one it finds) to load last round's moments
+                trainer.create_optimizer()
+                if student.optimizer_state is not None:
+                    trainer.optimizer.load_state_dict(student.optimizer_state)
             train_start = time.perf_counter()
             trainer.train()
+            if settings.keep_optimizer_state:  # the moments' tensors: `_release` empties the optimizer, not them
+                student.optimizer_state = trainer.optimizer.state_dict()
             train_seconds = time.perf_counter() - train_start
             trained = trainer.accelerator.unwrap_model(trainer.model)
             if peft_config is not None:

@@ -61,6 +61,9 @@ class Student:
     tokenizer: Any = field(repr=False)
     name: str
     source: str = field(default="", metadata={"help": "Where the weights came from (path, wheel or 'random-init')."})
+    optimizer_state: dict[str, Any] | None = field(
+        default=None, repr=False, metadata={"help": "AdamW's state after the last round, with grpo.keep_optimizer_state."}
+    )
 
     @property
     def num_parameters(self) -> int:

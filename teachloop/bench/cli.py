@@ -73,6 +73,12 @@ def bench_command(
     prompts_per_step: int = typer.Option(8, help="Problems per GRPO step."),
     num_generations: int = typer.Option(8, help="Completions per problem (GRPO group size)."),
     learning_rate: float = typer.Option(3e-5, help="GRPO learning rate."),
+    fresh_optimizer: bool = typer.Option(
+        False,
+        "--fresh-optimizer",
+        help="Start every round with a fresh AdamW (results recorded before 2026-11-30 12:00 did). Default: AdamW's "
+        "moments carry over, so a strategy deciding every step trains like one deciding every 20 steps.",
+    ),
     partial_credit: float = typer.Option(
         0.5, help="Tiny student only: training reward of a wrong answer, times its share of digits right in place (0 = exact match)."
     ),
@@ -190,6 +196,7 @@ def bench_command(
             "prompts_per_step": prompts_per_step,
             "num_generations": num_generations,
             "learning_rate": learning_rate,
+            "keep_optimizer_state": not fresh_optimizer,
             "temperature": temperature,
             "max_completion_length": max_completion_length,
         }

@@ -92,8 +92,11 @@ class BenchConfig(Record):
     eval_every: int = Field(default=1, ge=1, description="Rounds of steps_per_round steps between two curve evaluations.")
     grpo: GRPOSettings = Field(
         default_factory=lambda: GRPOSettings(
-            prompts_per_step=8, num_generations=8, max_completion_length=8, learning_rate=3e-5, temperature=1.0
-        )
+            prompts_per_step=8, num_generations=8, max_completion_length=8, learning_rate=3e-5, temperature=1.0, keep_optimizer_state=True
+        ),
+        description="GRPO settings of every round (`steps` is set per strategy from its decision period). AdamW's state "
+        "carries over between rounds by default, so strategies that decide every step and every `steps_per_round` steps "
+        "train with the same optimizer.",
     )
     partial_credit: float = Field(
         default=0.5,

@@ -164,7 +164,7 @@ def _legacy_config(cfg: Any) -> dict[str, Any]:
     for k, v in out["grpo"].items():
         if k == "vllm":
             grpo |= {"use_vllm": v is not None, "vllm_mode": v or "colocate", "vllm_server_base_url": None}
-        elif k != "vllm_server_base_url":
+        elif k not in ("vllm_server_base_url", "keep_optimizer_state"):  # the latter came later (always off then)
             grpo[k] = v
     out["grpo"] = grpo
     return out

@@ -139,7 +139,8 @@ def markdown(result: BenchResult, path: Path | None = None) -> str:
         *([partial, ""] if partial else []),
         f"{meta.get('date', '')} · split **{sm.get('split', cfg.split)}** · {seeds_text} · budget {cfg.budget} student generations per run (GRPO rollouts of "
         f"{cfg.grpo.prompts_per_step} prompts × {cfg.grpo.num_generations} completions per step, lr "
-        f"{cfg.grpo.resolved_learning_rate():g}, T {cfg.grpo.temperature:g}, plus the probe generations a strategy reads; "
+        f"{cfg.grpo.resolved_learning_rate():g}, T {cfg.grpo.temperature:g}, "
+        f"{'AdamW state kept across rounds' if cfg.grpo.keep_optimizer_state else 'a fresh AdamW every round'}, plus the probe generations a strategy reads; "
         f"probe for: {sm.get('probe_for', cfg.probe_for)}) · a curriculum decision every {cfg.steps_per_round} steps{_step_note(cfg)} · eval: "
         f"{cfg.heldout_per_skill} held-out + {cfg.ood_per_skill} OOD problems per skill",
         "",
