@@ -164,6 +164,9 @@ BAD = {
     "from-json-and-flags": (["--from-json", "x.json", "--budget", "64"], ["--from-json", "--budget"]),
     "merge-and-resume": (["--merge", "a.json,b.json", "--resume", "c.json"], ["--merge", "--resume"]),
     "resume-and-out": (["--resume", "RES", "--name", "x"], ["--resume", "--name"]),
+    "teacher-plan-unknown-key": (["--teacher-plan", "ready_mastery=0.5,slots=3"], ["--teacher-plan: slots", "not permitted"]),
+    "teacher-plan-bad-value": (["--teacher-plan", "ready_mastery=2"], ["--teacher-plan: ready_mastery", "less than or equal to 1"]),
+    "teacher-plan-not-key-value": (["--teacher-plan", "ready_mastery"], ["--teacher-plan", "not KEY=VALUE"]),
 }
 
 
@@ -192,6 +195,7 @@ def test_bad_bench_flags_are_refused_before_any_training(case: str, tmp_path: Pa
 NOTES = {
     "budget-not-whole-steps": (["--budget", "100", "--strategies", "random"], "--budget 100: runs use only whole GRPO steps"),
     "teachers-unused": (["--teachers", "procedural", "--strategies", "random"], "--teachers is unused"),
+    "teacher-plan-unused": (["--teacher-plan", "ready_mastery=0.5", "--strategies", "random"], "--teacher-plan is unused"),
     "probe-unused": (["--probe", "8", "--strategies", "random"], "--probe is unused"),
     "partial-credit-unused": (["--partial-credit", "0.2", "--student", "smollm2", "--strategies", "random"], "--partial-credit is unused"),
     "sft-steps-unused": (["--sft-steps", "5", "--student", "tiny-raw:1", "--strategies", "random"], "--sft-steps is unused"),
@@ -301,3 +305,32 @@ def _alive_in_group(pgid: int) -> list[int]:
         if int(fields[2]) == pgid and fields[0] != "Z":
             alive.append(int(stat.parent.name))
     return alive
+
+
+def test_the_bench_teacher_runs_the_dev_tuned_plan_and_records_it(tmp_path: Path, monkeypatch) -> None:
+    """The bench's teacher plan (tuned on dev) reaches the episode's teacher; --teacher-plan
+    overrides single fields over it; a result recorded before the field loads with the plan
+    defaults of its time, not today's tuned ones."""
+    import teachloop.bench.run as bench_run
+    from teachloop.agents.policies import PlanConfig
+    from teachloop.bench.render import load_result
+    from teachloop.bench.run import episode_config
+
+    cfg = BenchConfig()
+    assert (cfg.teacher_plan.ready_mastery, cfg.teacher_plan.max_discoveries_per_round) == (0.25, 0)
+    assert episode_config(cfg, "teacher", None, 3, "tiny", 2).teacher.plan == cfg.teacher_plan
+
+    seen: list[BenchConfig] = []
+
+    def run_bench(cfg, *a, **k):  # noqa: ANN001, ANN002, ANN003
+        seen.append(cfg)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench_run, "run_bench", run_bench)
+    run_teachloop("bench", "--teacher-plan", "max_discoveries_per_round=1", "--strategies", "teacher", "--out", str(tmp_path))
+    assert seen[0].teacher_plan == cfg.teacher_plan.model_copy(update={"max_discoveries_per_round": 1})
+
+    old = json.loads((Path(__file__).parent.parent / "benchmarks/results/bench-arithmetic-tiny-test-w3s2.json").read_text())
+    assert "teacher_plan" not in old["config"]
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    assert load_result(tmp_path / "old.json").config.teacher_plan == PlanConfig()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from pathlib import Path
 from typing import Any, Optional
 
@@ -28,6 +29,22 @@ def _csv(text: str) -> list[str]:
     return [x.strip() for x in text.split(",") if x.strip()]
 
 
+def _key_values(text: str, flag: str) -> dict[str, Any]:
+    """KEY=VALUE,... with JSON values (a bare word stays a string)."""
+    from teachloop.config import ConfigError
+
+    out: dict[str, Any] = {}
+    for item in _csv(text):
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise ConfigError(f"{flag}: {item!r} is not KEY=VALUE")
+        try:
+            out[key.strip()] = json.loads(value)
+        except ValueError:
+            out[key.strip()] = value.strip()
+    return out
+
+
 # BenchConfig fields whose flag has another name.
 _FLAGS = {
     "heldout_per_skill": "heldout",
@@ -37,6 +54,7 @@ _FLAGS = {
     "eval_max_new_tokens": "max_completion_length",
     "tiny.sft.steps": "sft_steps",
     "tiny.stop_accuracy": "sft_stop_accuracy",
+    "grpo.keep_optimizer_state": "fresh_optimizer",
 }
 
 
@@ -73,6 +91,11 @@ def bench_command(
     prompts_per_step: int = typer.Option(8, help="Problems per GRPO step."),
     num_generations: int = typer.Option(8, help="Completions per problem (GRPO group size)."),
     learning_rate: float = typer.Option(3e-5, help="GRPO learning rate."),
+    teacher_plan: Optional[str] = typer.Option(
+        None,
+        help="The teacher's plan settings over the bench's dev-tuned ones, as KEY=VALUE,... of PlanConfig (e.g. "
+        "ready_mastery=0.5,max_discoveries_per_round=1 gives back teachloop run's defaults). Tune on --split dev.",
+    ),
     fresh_optimizer: bool = typer.Option(
         False,
         "--fresh-optimizer",
@@ -203,6 +226,8 @@ def bench_command(
     ).model_dump()
     if skills:
         cfg_data["skills"] = _csv(skills)
+    if teacher_plan is not None:
+        cfg_data["teacher_plan"] = base_cfg.teacher_plan.model_dump() | _key_values(teacher_plan, "--teacher-plan")
     tiny = base_cfg.tiny.model_copy(update={"skills": cfg_data.get("skills", base_cfg.skills), "stop_accuracy": sft_stop_accuracy})
     if sft_steps is not None:
         tiny = tiny.model_copy(update={"sft": tiny.sft.model_copy(update={"steps": sft_steps}), "stop_accuracy": None})
@@ -294,6 +319,8 @@ def _flag(param: str) -> str:
 
 def _field_flag(field: str) -> str:
     """The flag of a BenchConfig field (dotted for nested settings)."""
+    if field.startswith("teacher_plan."):
+        return f"teacher-plan: {field.removeprefix('teacher_plan.')}"
     return _flag(_FLAGS.get(field, field.rsplit(".", 1)[-1]))
 
 
@@ -327,7 +354,7 @@ def _resumed_config(stored: BenchConfig, given: BenchConfig, explicit: set[str],
     old = _flat(stored.model_dump(mode="json", exclude=_RESUME_FREE))
     new = _flat(given.model_dump(mode="json", exclude=_RESUME_FREE))
     for field in sorted(set(old) | set(new)):
-        flag = _FLAGS.get(field, field.rsplit(".", 1)[-1])
+        flag = "teacher_plan" if field.startswith("teacher_plan.") else _FLAGS.get(field, field.rsplit(".", 1)[-1])
         if old.get(field) != new.get(field) and flag in explicit:
             raise ConfigError(
                 f"--resume: {q(path)} was run with --{_flag(flag)} {_show(old.get(field))}, not {_show(new.get(field))}; "
@@ -361,8 +388,9 @@ def _check_flags(cfg: BenchConfig, explicit: set[str]) -> list[str]:
         raise ConfigError(
             f"--curve: {cfg.curve_per_skill} is more than --heldout {cfg.heldout_per_skill} (the curve set is a prefix of the held-out set)"
         )
-    if "teachers" in explicit and "teacher" not in cfg.strategies:
-        notes.append("--teachers is unused: no 'teacher' strategy in --strategies")
+    for flag in ("teachers", "teacher_plan"):
+        if flag in explicit and "teacher" not in cfg.strategies:
+            notes.append(f"--{_flag(flag)} is unused: no 'teacher' strategy in --strategies")
     if "probe" in explicit and not any(cfg.probe_size(n) for n in cfg.strategy_names()):
         notes.append("--probe is unused: no strategy reads the diagnostic probe (only 'teacher', or any with --probe-for all)")
     for flag in ("partial_credit", "sft_steps", "sft_stop_accuracy"):

@@ -16,7 +16,17 @@ from teachloop.bench.render import _pct, _pm, _setup_line
 from teachloop.bench.stats import _base_skill, _mean, _mean_curve, curve_metric, mean_ci, rollouts_to_reach
 
 # BenchConfig fields added with the pre-registered headline (absent from the recorded files).
-_NEW_FIELDS = {"headline", "subset", "subset_reason", "split", "probe_for", "warm_starts", "sft_seed0", "step_strategy_steps"}
+_NEW_FIELDS = {
+    "headline",
+    "subset",
+    "subset_reason",
+    "split",
+    "probe_for",
+    "warm_starts",
+    "sft_seed0",
+    "step_strategy_steps",
+    "teacher_plan",
+}
 
 
 def legacy_summarize(result: BenchResult) -> dict[str, Any]:

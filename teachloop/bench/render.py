@@ -69,6 +69,19 @@ def _setup_line(cfg: BenchConfig, meta: dict[str, Any]) -> str:
     return line
 
 
+def _teacher_plan_text(cfg: BenchConfig) -> str:
+    """The teacher's plan settings where they differ from `teachloop run`'s defaults."""
+    from teachloop.agents.policies import PlanConfig
+
+    if not any(n.split(":")[0] == "teacher" for n in cfg.strategies):
+        return ""
+    default = PlanConfig().model_dump()
+    diff = {k: v for k, v in cfg.teacher_plan.model_dump().items() if default.get(k) != v and k != "problems_per_round"}
+    if not diff:
+        return " The teacher's plan: PlanConfig's defaults."
+    return " The teacher's plan: " + ", ".join(f"{k} {v}" for k, v in diff.items()) + " (tuned on dev), otherwise PlanConfig's defaults."
+
+
 def _merged_text(m: dict[str, Any], cfg: BenchConfig) -> str:
     """One merged file: its seeds, or (files over the same seeds) its strategies, date and commit."""
     if m.get("strategies") and m.get("seeds") == list(range(cfg.seed0, cfg.seed0 + cfg.warm_starts * cfg.seeds)):
@@ -144,7 +157,7 @@ def markdown(result: BenchResult, path: Path | None = None) -> str:
         f"probe for: {sm.get('probe_for', cfg.probe_for)}) · a curriculum decision every {cfg.steps_per_round} steps{_step_note(cfg)} · eval: "
         f"{cfg.heldout_per_skill} held-out + {cfg.ood_per_skill} OOD problems per skill",
         "",
-        _setup_line(cfg, meta),
+        _setup_line(cfg, meta) + _teacher_plan_text(cfg),
         "",
         _headline_line(cfg, sm),
         "",
@@ -370,6 +383,7 @@ def load_result(path: Path) -> BenchResult:
     # Results written before these settings existed ran without them; the defaults would misreport them.
     config = data.get("config", {})
     config.setdefault("partial_credit", 0.0)
+    config.setdefault("teacher_plan", {})  # the plan defaults of their time
     config.get("tiny", {}).setdefault("stop_accuracy", None)
     if "headline" not in config:  # before the pre-registered headline: its own (post-hoc) targeted skills, dev split
         config.setdefault("targeted", list(TINY_TARGETED))

@@ -50,7 +50,7 @@ def episode_config(cfg: BenchConfig, strategy: str, teacher: str | None, seed: i
         seed=seed,
         curriculum=strategy,
         cache_dir=cfg.cache_dir,
-        teacher=TeacherSettings(model=teacher or "procedural", seed=seed),
+        teacher=TeacherSettings(model=teacher or "procedural", seed=seed, plan=cfg.teacher_plan),
         eval=EvalConfig(
             heldout_per_skill=cfg.heldout_per_skill,
             ood_per_skill=cfg.ood_per_skill,
