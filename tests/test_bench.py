@@ -210,6 +210,13 @@ def test_results_over_the_same_seeds_with_other_strategies_merge_into_one(tmp_pa
     assert "| easy-to-hard |" in md and "| sec |" in md
     with pytest.raises(ConfigError, match="other settings \\(budget\\)"):
         merge_results([a, _part(tmp_path, 0, {"random": 0.3, "dump": 0.2}, "c", budget=1280)])
+    # the teacher's plan is compared only between files where a teacher ran
+    plan = {"teacher_plan": {"ready_mastery": 0.4}}
+    t = _part(tmp_path, 0, {"random": 0.3, "teacher": 0.35}, "t", **plan)
+    merged = merge_results([a, t])
+    assert merged.config.strategies == ["random", "sec", "teacher"] and merged.config.teacher_plan.ready_mastery == 0.4
+    with pytest.raises(ConfigError, match="other settings \\(teacher_plan\\)"):
+        merge_results([t, _part(tmp_path, 0, {"random": 0.3, "teacher": 0.2}, "u")])
 
 
 def test_equal_budgets_split_into_rounds() -> None:

@@ -73,7 +73,7 @@ def _teacher_plan_text(cfg: BenchConfig) -> str:
     """The teacher's plan settings where they differ from `teachloop run`'s defaults."""
     from teachloop.agents.policies import PlanConfig
 
-    if not any(n.split(":")[0] == "teacher" for n in cfg.strategies):
+    if not _has_teacher(cfg):
         return ""
     default = PlanConfig().model_dump()
     diff = {k: v for k, v in cfg.teacher_plan.model_dump().items() if default.get(k) != v and k != "problems_per_round"}
@@ -432,6 +432,9 @@ def merge_results(paths: Sequence[Path]) -> BenchResult:
     by_strategy = same_seeds and any(r.config.strategies != first.config.strategies for r in results)
     free = _MERGE_FREE_STRATEGIES if by_strategy else _MERGE_FREE
     base = first.config.model_dump(mode="json", exclude=free)
+    if by_strategy:  # the teacher's plan matters only where a teacher ran: compared among those files
+        taught = [r for r in results if _has_teacher(r.config)]
+        base["teacher_plan"] = (taught[0] if taught else first).config.teacher_plan.model_dump(mode="json")
     for path, res in zip(paths, results, strict=True):
         if not by_strategy and res.config.warm_starts > 1:
             raise ConfigError(
@@ -439,6 +442,8 @@ def merge_results(paths: Sequence[Path]) -> BenchResult:
                 "(results over the same seeds and warm starts with other strategies do merge)"
             )
         cfg = res.config.model_dump(mode="json", exclude=free)
+        if by_strategy and not _has_teacher(res.config):
+            cfg["teacher_plan"] = base["teacher_plan"]
         diff = sorted(k for k in base if cfg.get(k) != base[k])
         if diff:
             raise ConfigError(f"--merge: {path} was run with other settings ({', '.join(diff)})")
@@ -513,7 +518,13 @@ def _merge_strategies(results: list[BenchResult]) -> tuple[BenchConfig, list[Run
                 default=0.0,
             )
             reproduced[run.strategy] = round(max(reproduced.get(run.strategy, 0.0), 100 * gap), 3)
-    return results[0].config.model_copy(update={"strategies": names}), list(kept.values()), reproduced
+    taught = [r for r in results if _has_teacher(r.config)]
+    plan = (taught[0] if taught else results[0]).config.teacher_plan
+    return results[0].config.model_copy(update={"strategies": names, "teacher_plan": plan}), list(kept.values()), reproduced
+
+
+def _has_teacher(cfg: BenchConfig) -> bool:
+    return any(n.split(":")[0] == "teacher" for n in cfg.strategies)
 
 
 def _step_note(cfg: BenchConfig) -> str:
