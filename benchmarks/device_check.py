@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import platform
-import string
 import subprocess
 import sys
 import time
@@ -32,29 +31,10 @@ CPU_SHAPE = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num
 
 
 def wide_char_tokenizer(vocab_size: int):  # noqa: ANN201
-    """The tiny student's character tokenizer padded with filler tokens up to `vocab_size`, so a
-    random model of a real vocabulary size decodes every id it samples to some text."""
-    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
+    """The tiny student's character tokenizer padded with filler tokens up to `vocab_size`."""
+    from teachloop.training.student import build_char_tokenizer
 
-    from teachloop.training.student import CHAR_CHAT_TEMPLATE, CHAR_SPECIALS
-
-    chars = [c for c in string.printable if c not in "\t\r\x0b\x0c"]
-    tokens = [*CHAR_SPECIALS, *chars]
-    tokens += [f"<w{i}>" for i in range(vocab_size - len(tokens))]
-    tok = Tokenizer(models.WordLevel(vocab={t: i for i, t in enumerate(tokens)}, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
-    tok.decoder = decoders.Fuse()
-    tok.add_special_tokens(list(CHAR_SPECIALS))
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        pad_token="<pad>",
-        bos_token="<s>",
-        eos_token="</s>",
-        unk_token="<unk>",
-        padding_side="left",
-        chat_template=CHAR_CHAT_TEMPLATE,
-    )
+    return build_char_tokenizer(vocab_size)
 
 
 def synthetic_reward(problem, text: str) -> float:  # noqa: ANN001
@@ -68,20 +48,26 @@ def time_grpo(device: str, steps: int, completions: int, tokens: int, shape: dic
     import random
 
     import torch
-    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
     from teachloop.environments import get_environment
     from teachloop.skills.graph import SkillGraph
     from teachloop.training.grpo import GRPOSettings, train_round
-    from teachloop.training.student import Student
+    from teachloop.training.student import Student, build_tiny_model
 
     cuda = device == "cuda"
     tok = wide_char_tokenizer(shape["vocab_size"])
-    ids = dict(pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(LlamaConfig(**shape, tie_word_embeddings=True, max_position_embeddings=2048, **ids))
-    model.generation_config = GenerationConfig(**ids)
-    model.to(torch.bfloat16 if cuda else torch.float32)
+    model = build_tiny_model(
+        shape["vocab_size"],
+        0,
+        hidden_size=shape["hidden_size"],
+        num_layers=shape["num_hidden_layers"],
+        num_heads=shape["num_attention_heads"],
+        num_kv_heads=shape["num_key_value_heads"],
+        intermediate_size=shape["intermediate_size"],
+        max_position_embeddings=2048,
+        dtype=torch.bfloat16 if cuda else torch.float32,
+        tokenizer=tok,
+    )
     student = Student(model=model, tokenizer=tok, name="random", source="random-init")
     env = get_environment("arithmetic")
     skill = SkillGraph(env.skill_graph()).trainable()[0]

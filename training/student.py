@@ -186,17 +186,21 @@ def remove_partial_saves(path: Path) -> int:
     return n
 
 
-def build_char_tokenizer() -> Any:
+def build_char_tokenizer(vocab_size: int | None = None) -> Any:
     """A character-level tokenizer over printable ASCII, built offline.
 
     Every character is one token, so a random-initialised model can learn arithmetic formats
     quickly and no vocabulary file is needed. Characters outside printable ASCII map to `<unk>`.
+    `vocab_size`: pad the vocabulary with filler tokens up to it, so a random model of a real
+    vocabulary size (the device check's SmolLM2 shape) decodes every id it samples to some text.
     """
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
     chars = [c for c in string.printable if c not in "\t\r\x0b\x0c"]  # digits, letters, punctuation, space, \n
-    vocab = {tok: i for i, tok in enumerate([*CHAR_SPECIALS, *chars])}
+    tokens = [*CHAR_SPECIALS, *chars]
+    tokens += [f"<w{i}>" for i in range((vocab_size or 0) - len(tokens))]
+    vocab = {tok: i for i, tok in enumerate(tokens)}
     tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")  # every char, newlines too
     tok.decoder = decoders.Fuse()  # join characters back without separators
@@ -219,6 +223,7 @@ def build_tiny_model(
     hidden_size: int = 128,
     num_layers: int = 4,
     num_heads: int = 4,
+    num_kv_heads: int | None = None,
     intermediate_size: int = 512,
     max_position_embeddings: int = 1024,
     dtype: Any = None,
@@ -227,6 +232,7 @@ def build_tiny_model(
     """A random-initialised `LlamaForCausalLM` (≈1.1 M parameters at the defaults), seeded.
 
     Special token ids follow `tokenizer` when given, else the order of `build_char_tokenizer`.
+    `num_kv_heads` (grouped-query attention, as SmolLM2): default `num_heads`.
     """
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
@@ -241,7 +247,7 @@ def build_tiny_model(
         intermediate_size=intermediate_size,
         num_hidden_layers=num_layers,
         num_attention_heads=num_heads,
-        num_key_value_heads=num_heads,
+        num_key_value_heads=num_kv_heads or num_heads,
         max_position_embeddings=max_position_embeddings,
         tie_word_embeddings=True,
         pad_token_id=pad,
