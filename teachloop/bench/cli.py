@@ -321,7 +321,14 @@ def _field_flag(field: str) -> str:
     """The flag of a BenchConfig field (dotted for nested settings)."""
     if field.startswith("teacher_plan."):
         return f"teacher-plan: {field.removeprefix('teacher_plan.')}"
-    return _flag(_FLAGS.get(field, field.rsplit(".", 1)[-1]))
+    return _flag(_param(field))
+
+
+def _param(field: str) -> str:
+    """The CLI parameter that sets a BenchConfig field (dotted for nested settings)."""
+    if field.startswith("teacher_plan."):
+        return "teacher_plan"
+    return _FLAGS.get(field, field.rsplit(".", 1)[-1])
 
 
 def _refuse_unused(given: set[str], what: str) -> None:
@@ -354,7 +361,7 @@ def _resumed_config(stored: BenchConfig, given: BenchConfig, explicit: set[str],
     old = _flat(stored.model_dump(mode="json", exclude=_RESUME_FREE))
     new = _flat(given.model_dump(mode="json", exclude=_RESUME_FREE))
     for field in sorted(set(old) | set(new)):
-        flag = "teacher_plan" if field.startswith("teacher_plan.") else _FLAGS.get(field, field.rsplit(".", 1)[-1])
+        flag = _param(field)
         if old.get(field) != new.get(field) and flag in explicit:
             raise ConfigError(
                 f"--resume: {q(path)} was run with --{_flag(flag)} {_show(old.get(field))}, not {_show(new.get(field))}; "

@@ -502,7 +502,7 @@ def _merge_strategies(results: list[BenchResult]) -> tuple[BenchConfig, list[Run
 
     canonical = list(STRATEGIES)
     names = list(dict.fromkeys(n for r in results for n in r.config.strategies))
-    names.sort(key=lambda n: canonical.index(n.split(":")[0]) if n.split(":")[0] in canonical else len(canonical))
+    names.sort(key=lambda n: canonical.index(n) if n in canonical else len(canonical))
     kept: dict[tuple[str, int], RunResult] = {}
     reproduced: dict[str, float] = {}
     for res in results:
@@ -524,7 +524,7 @@ def _merge_strategies(results: list[BenchResult]) -> tuple[BenchConfig, list[Run
 
 
 def _has_teacher(cfg: BenchConfig) -> bool:
-    return any(n.split(":")[0] == "teacher" for n in cfg.strategies)
+    return "teacher" in cfg.strategies  # base names; `strategy_names()` expands one per teacher model
 
 
 def _step_note(cfg: BenchConfig) -> str:
