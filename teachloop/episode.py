@@ -51,7 +51,7 @@ from teachloop.skills.snapshot import SkillGraphSnapshot
 from teachloop.training import checkpoint
 from teachloop.training.evaluate import evaluate as evaluate_student
 from teachloop.training.grpo import TrainOutcome, train_round
-from teachloop.training.student import load_student
+from teachloop.training.student import load_optimizer_state, load_student
 
 
 def strategy_state_path(rd: RunDir, round: int) -> Path:
@@ -165,6 +165,8 @@ class Episode:
                 self.student = self.opt.load_student(source)
             else:
                 self.student = load_student(source, cache_dir=self.cfg.cache_dir, seed=self.cfg.seed)
+            if source == str(self.rd.student_dir) and self.cfg.grpo.keep_optimizer_state:
+                self.student.optimizer_state = load_optimizer_state(self.rd.student_dir)
         self._restore(last)
         return last
 

