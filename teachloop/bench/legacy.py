@@ -12,8 +12,8 @@ from collections import defaultdict
 from typing import Any
 
 from teachloop.bench.config import BenchResult, RunResult
-from teachloop.bench.render import _pct, _pm, _setup_line
-from teachloop.bench.stats import _base_skill, _mean, _mean_curve, curve_metric, mean_ci, rollouts_to_reach
+from teachloop.bench.render import _pct, _pm, _setup_line, skill_tables
+from teachloop.bench.stats import _mean, _mean_curve, curve_metric, mean_ci, rollouts_to_reach, run_aggregates
 
 # BenchConfig fields added with the pre-registered headline (absent from the recorded files).
 _NEW_FIELDS = {
@@ -77,23 +77,7 @@ def legacy_summarize(result: BenchResult) -> dict[str, Any]:
         row["reach_ratio"] = mean_ci(ratios) if ratios else (float("nan"), float("nan"))
         row["reach_median"] = statistics.median(ratios) if ratios else float("nan")
         row["reached"] = [reached, len(paired)]
-        wall: dict[str, float] = defaultdict(float)
-        for s in seeds:
-            for k, v in runs[s].wall.items():
-                wall[k] += v / len(seeds)
-        row["wall"] = dict(wall)
-        row["per_skill_heldout"] = {k: _mean([runs[s].heldout.get(k, 0.0) for s in seeds]) for k in cfg.skills}
-        row["per_skill_ood"] = {k: _mean([runs[s].ood.get(k, 0.0) for s in seeds]) for k in cfg.skills}
-        total = sum(sum(runs[s].problems_per_skill.values()) for s in seeds) or 1
-        per_base: dict[str, int] = defaultdict(int)
-        for s in seeds:
-            for sid, c in runs[s].problems_per_skill.items():
-                per_base[_base_skill(sid, cfg.skills)] += c
-        row["share_per_skill"] = {k: per_base.get(k, 0) / total for k in cfg.skills}
-        tw = wall.get("train", 0.0) + wall.get("curriculum", 0.0) + wall.get("diagnostic_eval", 0.0)
-        row["curriculum_share"] = (wall.get("curriculum", 0.0) + wall.get("diagnostic_eval", 0.0)) / tw if tw else float("nan")
-        row["zero_variance_groups"] = _mean([runs[s].zero_variance_groups for s in seeds])
-        row["train_pass_rate"] = _mean([runs[s].train_pass_rate for s in seeds])
+        row.update(run_aggregates([runs[s] for s in seeds], cfg.skills))
         row["curve"] = _mean_curve([curve(runs[s]) for s in seeds])
         out["strategies"][name] = row
     return out
@@ -136,24 +120,7 @@ def legacy_markdown(result: BenchResult) -> str:
             f"**random's gain on the targeted skills**: held-out {_pm(rnd['gain'], True)} points, "
             f"OOD {_pm(rnd['ood_gain'], True)} points (final − start).",
         ]
-    lines += ["", "## Per skill (final held-out / OOD, mean over seeds, %)", ""]
-    names = list(sm["strategies"])
-    lines.append("| skill | start | " + " | ".join(names) + " |")
-    lines.append("|---|---|" + "---|" * len(names))
-    for s in cfg.skills:
-        cells = [f"{_pct(sm['strategies'][n]['per_skill_heldout'][s])} / {_pct(sm['strategies'][n]['per_skill_ood'][s])}" for n in names]
-        st = f"{_pct(result.start.get('heldout', {}).get(s, float('nan')))} / {_pct(result.start.get('ood', {}).get(s, float('nan')))}"
-        lines.append(f"| {s}{' *' if s in sm['targeted'] else ''} | {st} | " + " | ".join(cells) + " |")
-    lines += ["", "## Where the rollouts went (share of training problems per skill, %)", ""]
-    lines.append("| strategy | " + " | ".join(cfg.skills) + " | zero-variance groups | train pass rate |")
-    lines.append("|---|" + "---|" * (len(cfg.skills) + 2))
-    for n in names:
-        row = sm["strategies"][n]
-        lines.append(
-            f"| {n} | "
-            + " | ".join(_pct(row["share_per_skill"][s]) for s in cfg.skills)
-            + f" | {_pct(row['zero_variance_groups'])} | {_pct(row['train_pass_rate'])} |"
-        )
+    lines += skill_tables(result)
     lines += [
         "",
         "## Setup",

@@ -212,8 +212,24 @@ def markdown(result: BenchResult, path: Path | None = None) -> str:
         for other, row in vs["against"].items():
             mark = " (best baseline: highest mean held-out)" if other == vs["best"] else ""
             lines.append(f"| {other}{mark} | {_pm(row['delta_heldout'], True)} | {_pm(row['delta_ood'], True)} | {row['pairs']} |")
-    lines += ["", "## Per skill (final held-out / OOD, mean over seeds, %)", ""]
+    lines += skill_tables(result)
+    lines += [
+        "",
+        "## Setup",
+        "",
+        "```json",
+        json.dumps({"config": cfg.model_dump(mode="json"), "meta": meta}, indent=1, default=str)[:6000],
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def skill_tables(result: BenchResult) -> list[str]:
+    """The Markdown per-skill accuracy table and where each strategy's training problems went."""
+    cfg, sm = result.config, result.summary
     names = list(sm["strategies"])
+    lines = ["", "## Per skill (final held-out / OOD, mean over seeds, %)", ""]
     lines.append("| skill | start | " + " | ".join(names) + " |")
     lines.append("|---|---|" + "---|" * len(names))
     for s in cfg.skills:
@@ -230,16 +246,7 @@ def markdown(result: BenchResult, path: Path | None = None) -> str:
             + " | ".join(_pct(row["share_per_skill"][s]) for s in cfg.skills)
             + f" | {_pct(row['zero_variance_groups'])} | {_pct(row['train_pass_rate'])} |"
         )
-    lines += [
-        "",
-        "## Setup",
-        "",
-        "```json",
-        json.dumps({"config": cfg.model_dump(mode="json"), "meta": meta}, indent=1, default=str)[:6000],
-        "```",
-        "",
-    ]
-    return "\n".join(lines)
+    return lines
 
 
 def _reach(row: dict[str, Any]) -> str:

@@ -217,23 +217,7 @@ def summarize(result: BenchResult) -> dict[str, Any]:
         reached = {k: reach(curve(k, runs[k]), target, budget) for k in keys} if base else {}
         row["reach"] = ci({k: x for k, (x, _) in reached.items()}) if reached else (float("nan"), float("nan"))
         row["reached"] = [sum(ok for _, ok in reached.values()), len(reached)]
-        wall: dict[str, float] = defaultdict(float)
-        for k in keys:
-            for ph, v in runs[k].wall.items():
-                wall[ph] += v / len(keys)
-        row["wall"] = dict(wall)
-        row["per_skill_heldout"] = {sk: _mean([runs[k].heldout.get(sk, 0.0) for k in keys]) for sk in cfg.skills}
-        row["per_skill_ood"] = {sk: _mean([runs[k].ood.get(sk, 0.0) for k in keys]) for sk in cfg.skills}
-        total = sum(sum(runs[k].problems_per_skill.values()) for k in keys) or 1
-        per_base: dict[str, int] = defaultdict(int)
-        for k in keys:
-            for sid, c in runs[k].problems_per_skill.items():
-                per_base[_base_skill(sid, cfg.skills)] += c
-        row["share_per_skill"] = {sk: per_base.get(sk, 0) / total for sk in cfg.skills}
-        tw = wall.get("train", 0.0) + wall.get("curriculum", 0.0) + wall.get("diagnostic_eval", 0.0)
-        row["curriculum_share"] = (wall.get("curriculum", 0.0) + wall.get("diagnostic_eval", 0.0)) / tw if tw else float("nan")
-        row["zero_variance_groups"] = _mean([runs[k].zero_variance_groups for k in keys])
-        row["train_pass_rate"] = _mean([runs[k].train_pass_rate for k in keys])
+        row.update(run_aggregates([runs[k] for k in keys], cfg.skills))
         row["curve"] = _mean_curve([curve(k, runs[k]) for k in keys], [w for w, _ in keys])
         out["strategies"][name] = row
     out["teacher_vs"] = _teacher_vs(heads, ci)
@@ -242,6 +226,30 @@ def summarize(result: BenchResult) -> dict[str, Any]:
         m, r = row["reach"][0], (rnd["reach"][0] if rnd else float("nan"))
         row["reach_ratio"] = m / r if r and not math.isnan(r) and not math.isnan(m) else float("nan")
     return out
+
+
+def run_aggregates(runs: Sequence[RunResult], skills: Sequence[str]) -> dict[str, Any]:
+    """What a strategy's table rows show besides its headline, over its runs: mean wall time per
+    phase, per-skill final accuracies, where its training problems went, and its rollout stats."""
+    wall: dict[str, float] = defaultdict(float)
+    for r in runs:
+        for ph, v in r.wall.items():
+            wall[ph] += v / len(runs)
+    total = sum(sum(r.problems_per_skill.values()) for r in runs) or 1
+    per_base: dict[str, int] = defaultdict(int)
+    for r in runs:
+        for sid, c in r.problems_per_skill.items():
+            per_base[_base_skill(sid, skills)] += c
+    tw = wall.get("train", 0.0) + wall.get("curriculum", 0.0) + wall.get("diagnostic_eval", 0.0)
+    return {
+        "wall": dict(wall),
+        "per_skill_heldout": {sk: _mean([r.heldout.get(sk, 0.0) for r in runs]) for sk in skills},
+        "per_skill_ood": {sk: _mean([r.ood.get(sk, 0.0) for r in runs]) for sk in skills},
+        "share_per_skill": {sk: per_base.get(sk, 0) / total for sk in skills},
+        "curriculum_share": (wall.get("curriculum", 0.0) + wall.get("diagnostic_eval", 0.0)) / tw if tw else float("nan"),
+        "zero_variance_groups": _mean([r.zero_variance_groups for r in runs]),
+        "train_pass_rate": _mean([r.train_pass_rate for r in runs]),
+    }
 
 
 def _teacher_vs(heads: Mapping[str, tuple[dict[_Key, float], dict[_Key, float]]], ci: Any) -> dict[str, dict[str, Any]]:
