@@ -5,14 +5,13 @@ is no longer dropped from "reached" (the old `and own` condition)."""
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from collections import defaultdict
 from typing import Any
 
 from teachloop.bench.config import BenchResult, RunResult
-from teachloop.bench.render import _pct, _pm, _setup_line, skill_tables
+from teachloop.bench.render import _pct, _pm, _setup_line, tables_and_setup
 from teachloop.bench.stats import _mean, _mean_curve, curve_metric, mean_ci, rollouts_to_reach, run_aggregates
 
 # BenchConfig fields added with the pre-registered headline (absent from the recorded files).
@@ -120,17 +119,7 @@ def legacy_markdown(result: BenchResult) -> str:
             f"**random's gain on the targeted skills**: held-out {_pm(rnd['gain'], True)} points, "
             f"OOD {_pm(rnd['ood_gain'], True)} points (final − start).",
         ]
-    lines += skill_tables(result)
-    lines += [
-        "",
-        "## Setup",
-        "",
-        "```json",
-        json.dumps({"config": _legacy_config(cfg), "meta": meta}, indent=1, default=str)[:6000],
-        "```",
-        "",
-    ]
-    return "\n".join(lines)
+    return "\n".join(lines + tables_and_setup(result, _legacy_config(cfg)))
 
 
 def _legacy_config(cfg: Any) -> dict[str, Any]:

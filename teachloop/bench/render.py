@@ -212,21 +212,12 @@ def markdown(result: BenchResult, path: Path | None = None) -> str:
         for other, row in vs["against"].items():
             mark = " (best baseline: highest mean held-out)" if other == vs["best"] else ""
             lines.append(f"| {other}{mark} | {_pm(row['delta_heldout'], True)} | {_pm(row['delta_ood'], True)} | {row['pairs']} |")
-    lines += skill_tables(result)
-    lines += [
-        "",
-        "## Setup",
-        "",
-        "```json",
-        json.dumps({"config": cfg.model_dump(mode="json"), "meta": meta}, indent=1, default=str)[:6000],
-        "```",
-        "",
-    ]
-    return "\n".join(lines)
+    return "\n".join(lines + tables_and_setup(result, cfg.model_dump(mode="json")))
 
 
-def skill_tables(result: BenchResult) -> list[str]:
-    """The Markdown per-skill accuracy table and where each strategy's training problems went."""
+def tables_and_setup(result: BenchResult, config: dict[str, Any]) -> list[str]:
+    """The Markdown's end: per-skill accuracies, where each strategy's training problems went, and
+    the setup (`config` as the result file records it, with its meta)."""
     cfg, sm = result.config, result.summary
     names = list(sm["strategies"])
     lines = ["", "## Per skill (final held-out / OOD, mean over seeds, %)", ""]
@@ -246,7 +237,8 @@ def skill_tables(result: BenchResult) -> list[str]:
             + " | ".join(_pct(row["share_per_skill"][s]) for s in cfg.skills)
             + f" | {_pct(row['zero_variance_groups'])} | {_pct(row['train_pass_rate'])} |"
         )
-    return lines
+    setup = json.dumps({"config": config, "meta": result.meta}, indent=1, default=str)[:6000]
+    return [*lines, "", "## Setup", "", "```json", setup, "```", ""]
 
 
 def _reach(row: dict[str, Any]) -> str:
