@@ -6,6 +6,7 @@ teachloop cache and runs an evaluation and one GRPO step on it.
 
 from __future__ import annotations
 
+import gc
 import random
 import time
 from pathlib import Path
@@ -289,6 +290,41 @@ def test_kept_optimizer_state_carries_adam_across_rounds(tmp_path: Path) -> None
     assert (torch.isclose(kept, torch.tensor(lr), rtol=0.01)).float().mean() < 0.5
     with pytest.raises(ValueError, match="keep_optimizer_state"):
         GRPOSettings(keep_optimizer_state=True, use_lora=True)
+
+
+def test_a_round_collects_only_its_own_objects_and_thaws_the_rest(tmp_path: Path, tiny) -> None:
+    """transformers' Trainer runs a full gc.collect() at the start of every train(); with torch and
+    TRL loaded that walks ~½ M objects, as long as a 1-step round's step. train_round freezes the
+    objects older than the round for its duration, and always thaws them (a caller's freeze stays)."""
+    problems = make_problems("add", [(1, 2), (3, 4)])
+    settings = GRPOSettings(steps=1, prompts_per_step=2, num_generations=2, max_completion_length=4)
+    frozen_at_full_collections: list[int] = []
+
+    def watch(phase: str, info: dict) -> None:
+        if phase == "start" and info["generation"] == 2:
+            frozen_at_full_collections.append(gc.get_freeze_count())
+
+    gc.callbacks.append(watch)
+    try:
+        train_round(tiny, problems, has_digit_reward, settings, round=0, output_dir=tmp_path / "a")
+    finally:
+        gc.callbacks.remove(watch)
+    assert frozen_at_full_collections and min(frozen_at_full_collections) > 100_000
+    assert gc.get_freeze_count() == 0
+
+    def broken(problem: Problem, completion: str) -> float:
+        raise RuntimeError("the reward broke")
+
+    with pytest.raises(RuntimeError, match="the reward broke"):
+        train_round(tiny, problems, broken, settings, round=1, output_dir=tmp_path / "b")
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        mine = gc.get_freeze_count()
+        train_round(tiny, problems, has_digit_reward, settings, round=2, output_dir=tmp_path / "c")
+        assert gc.get_freeze_count() > mine // 2  # still frozen (a few frozen objects die by refcount)
+    finally:
+        gc.unfreeze()
 
 
 def test_settings_validate_and_resolve() -> None:
