@@ -14,6 +14,7 @@ from scipy.stats import t as scipy_t
 
 from teachloop.bench import BenchConfig, BenchResult, CurvePoint, RunResult, markdown, mean_ci, summarize
 from teachloop.bench.config import TEST_SEED0, WarmStart
+from teachloop.bench.run import _mean_acc, _mean_start
 from teachloop.bench.stats import CI_CLUSTERED, CI_SEEDS, clustered_ci
 from tests.conftest import run_teachloop
 from tests.test_bench_robust import SMALL as ROBUST_SMALL
@@ -216,3 +217,79 @@ def test_each_warm_start_is_its_own_sft_seed_and_seed_0_is_the_old_warm_start(mo
     resolve_student(one, env, print)
     resolve_student(one, env, print, 0)
     assert cache_key(seen[0], "v") == cache_key(seen[1], "v")  # SFT seed 0 is that same warm start
+
+
+def _warm_result(sft0: int, warm_starts: int, seed0: int, **cfg_update) -> BenchResult:
+    """random and sec over `warm_starts` warm starts from SFT seed `sft0`, 2 GRPO seeds each from
+    `seed0`; a cell's finals and a warm start's start follow from its seeds."""
+    cfg = BenchConfig(
+        **{
+            "strategies": ["random", "sec"],
+            "skills": SKILLS,
+            "seeds": 2,
+            "warm_starts": warm_starts,
+            "sft_seed0": sft0,
+            "seed0": seed0,
+            "budget": 512,
+            "grpo": {"prompts_per_step": 4, "num_generations": 8},
+        }
+        | cfg_update
+    )
+    warm = [
+        WarmStart(
+            sft_seed=s,
+            start={"heldout": dict.fromkeys(SKILLS, (s % 7) / 20), "ood": dict.fromkeys(SKILLS, (s % 5) / 20)},
+            start_curve=dict.fromkeys(SKILLS, (s % 7) / 20),
+        )
+        for s in cfg.sft_seeds()
+    ]
+    runs = []
+    for w in range(warm_starts):
+        for seed in cfg.grpo_seeds(w):
+            r = 0.3 + (seed % 3) / 10
+            runs += [_run("random", w, seed, r, [r] * 3), _run("sec", w, seed, r + (seed % 4) / 20, [r] * 3)]
+    res = BenchResult(
+        config=cfg,
+        start=_mean_start([w.start for w in warm]),  # as the bench records it
+        start_curve=_mean_acc([w.start_curve for w in warm]),
+        warm=warm,
+        runs=runs,
+        meta={"date": f"day {sft0}", "versions": {"trl": "1"}, "git_commit": f"c{sft0}"},
+    )
+    res.summary = summarize(res)
+    return res
+
+
+def test_results_over_further_warm_starts_merge_into_one(tmp_path: Path) -> None:
+    """More warm starts join a recorded comparison: the merged result is what one bench of all the
+    warm starts records (runs, starts, two-level intervals), and files that would not nest are refused."""
+    from teachloop.bench.render import merge_results, write_results
+    from teachloop.config import ConfigError
+
+    s0 = TEST_SEED0
+
+    def saved(res: BenchResult, name: str) -> Path:
+        return write_results(res, tmp_path, name)["json"]
+
+    a, b = saved(_warm_result(s0, 2, s0), "a"), saved(_warm_result(s0 + 2, 1, s0 + 4), "b")
+    merged = merge_results([b, a])  # any order
+    whole = _warm_result(s0, 3, s0)
+    assert (merged.config.warm_starts, merged.config.sft_seed0, merged.config.seed0) == (3, s0, s0)
+    assert [(r.strategy, r.warm_start, r.seed) for r in merged.runs] == [(r.strategy, r.warm_start, r.seed) for r in whole.runs]
+    assert merged.warm == whole.warm
+    for split, m in (("heldout", 7), ("ood", 5)):  # the merged start is the mean over all three warm starts
+        assert merged.start[split] == pytest.approx(dict.fromkeys(SKILLS, statistics.mean((s % m) / 20 for s in range(s0, s0 + 3))))
+    assert json.dumps(merged.summary, sort_keys=True) == json.dumps(summarize(whole), sort_keys=True)
+    assert merged.summary["ci_model"] == CI_CLUSTERED and merged.summary["sft_seeds"] == [s0, s0 + 1, s0 + 2]
+    assert "b.json (SFT seeds 100002-100002, GRPO seeds 100004-100005; day 100002, commit c100002)" in markdown(merged)
+
+    with pytest.raises(ConfigError, match=r"no file has the warm start of SFT seed 100002"):
+        merge_results([a, saved(_warm_result(s0 + 3, 1, s0 + 6), "gap")])
+    with pytest.raises(
+        ConfigError, match=r"GRPO seeds start at 100002; its warm starts nest seeds from 100004 \(run it with --seed0 100004\)"
+    ):
+        merge_results([a, saved(_warm_result(s0 + 2, 1, s0 + 2), "seeds")])
+    with pytest.raises(ConfigError, match=r"overlap.json repeats the warm start of SFT seed 100001"):
+        merge_results([a, saved(_warm_result(s0 + 1, 1, s0 + 2), "overlap")])
+    with pytest.raises(ConfigError, match=r"other settings \(budget\)"):
+        merge_results([a, saved(_warm_result(s0 + 2, 1, s0 + 4, budget=1024), "budget")])

@@ -127,7 +127,7 @@ def bench_command(
     ),
     merge: Optional[str] = typer.Option(
         None,
-        help="Comma-separated results JSONs of one benchmark, over disjoint seeds or over the same seeds with other strategies: write them as one result to --out/--name (no training).",
+        help="Comma-separated results JSONs of one benchmark, over disjoint seeds, over the same seeds with other strategies, or over further warm starts (--sft-seed0, with --seed0 where their GRPO seeds nest): write them as one result to --out/--name (no training).",
     ),
     resume: Optional[Path] = typer.Option(
         None,

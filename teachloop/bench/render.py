@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from teachloop.bench.config import TINY_TARGETED, BenchConfig, BenchResult, RunResult
+from teachloop.bench.config import TINY_TARGETED, BenchConfig, BenchResult, RunResult, WarmStart
 from teachloop.bench.stats import CI_SEEDS, summarize
 from teachloop.errors import q
 from teachloop.skills.files import write_atomic
@@ -83,7 +83,13 @@ def _teacher_plan_text(cfg: BenchConfig) -> str:
 
 
 def _merged_text(m: dict[str, Any], cfg: BenchConfig) -> str:
-    """One merged file: its seeds, or (files over the same seeds) its strategies, date and commit."""
+    """One merged file: its seeds, or (files over the same seeds) its strategies, date and commit,
+    or (files over other warm starts) its SFT and GRPO seeds."""
+    if m.get("sft_seeds") and m["sft_seeds"] != cfg.sft_seeds():
+        return (
+            f"{m['file']} (SFT seeds {m['sft_seeds'][0]}-{m['sft_seeds'][-1]}, GRPO seeds {m['seeds'][0]}-{m['seeds'][-1]}; "
+            f"{m.get('date')}, commit {m.get('git_commit')})"
+        )
     if m.get("strategies") and m.get("seeds") == list(range(cfg.seed0, cfg.seed0 + cfg.warm_starts * cfg.seeds)):
         return f"{m['file']} ({', '.join(m['strategies'])}; {m.get('date')}, commit {m.get('git_commit')})"
     return f"{m['file']} (seeds {m['seeds'][0]}-{m['seeds'][-1]}, {m.get('date')})"
@@ -402,12 +408,15 @@ def rerender(path: Path) -> dict[str, Path]:
 _MERGE_FREE = {"seeds", "seed0", "jobs", "threads", "cache_dir"}
 # ... and between result files over the same seeds that ran different strategies.
 _MERGE_FREE_STRATEGIES = {"strategies", "jobs", "threads", "cache_dir"}
+# ... and between result files of the same strategies over other warm starts (their GRPO seeds nest in them).
+_MERGE_FREE_WARM = {"warm_starts", "sft_seed0", "seed0", "jobs", "threads", "cache_dir"}
 
 
 def merge_results(paths: Sequence[Path]) -> BenchResult:
-    """One result from runs of the same benchmark run apart: either over disjoint seeds (e.g.
-    seeds 0-3 and 4-7), or over the same seeds and warm starts with other strategies (e.g. two
-    baselines added to a recorded comparison). The settings, the start and the library versions
+    """One result from runs of the same benchmark run apart: over disjoint seeds (e.g. seeds 0-3
+    and 4-7), over the same seeds and warm starts with other strategies (e.g. two baselines added to
+    a recorded comparison), or over further warm starts (e.g. SFT seeds 3-4 added to 0-2, each with
+    its nested GRPO seeds). The settings, the start (of each warm start) and the library versions
     must be the same, or the paired comparison would mix two experiments. A strategy that several
     files ran over the same seeds keeps the first file's runs, and the result records how far the
     others' final accuracies were from them (a reproducibility check)."""
@@ -429,13 +438,14 @@ def merge_results(paths: Sequence[Path]) -> BenchResult:
         for r in results
     )
     by_strategy = same_seeds and any(r.config.strategies != first.config.strategies for r in results)
-    free = _MERGE_FREE_STRATEGIES if by_strategy else _MERGE_FREE
+    by_warm = not by_strategy and all(r.config.sft_seed0 is not None for r in results) and len({r.config.sft_seed0 for r in results}) > 1
+    free = _MERGE_FREE_STRATEGIES if by_strategy else _MERGE_FREE_WARM if by_warm else _MERGE_FREE
     base = first.config.model_dump(mode="json", exclude=free)
     if by_strategy:  # the teacher's plan matters only where a teacher ran: compared among those files
         taught = [r for r in results if _has_teacher(r.config)]
         base["teacher_plan"] = (taught[0] if taught else first).config.teacher_plan.model_dump(mode="json")
     for path, res in zip(paths, results, strict=True):
-        if not by_strategy and res.config.warm_starts > 1:
+        if not by_strategy and not by_warm and res.config.warm_starts > 1:
             raise ConfigError(
                 f"--merge: {q(path)} has {res.config.warm_starts} warm starts; merging those over other seeds is not supported yet "
                 "(results over the same seeds and warm starts with other strategies do merge)"
@@ -446,12 +456,21 @@ def merge_results(paths: Sequence[Path]) -> BenchResult:
         diff = sorted(k for k in base if cfg.get(k) != base[k])
         if diff:
             raise ConfigError(f"--merge: {path} was run with other settings ({', '.join(diff)})")
-        if res.start != first.start:
+        if by_warm and len(res.warm) != res.config.warm_starts:
+            raise ConfigError(f"--merge: {path} does not record its warm starts' students; it cannot join other warm starts")
+        if not by_warm and res.start != first.start:
             raise ConfigError(f"--merge: {path} starts from another student (start accuracy differs)")
         if res.meta.get("versions") != first.meta.get("versions"):
             raise ConfigError(f"--merge: {path} was run with other library versions")
+    start, start_curve, warm = first.start, first.start_curve, first.warm
     if by_strategy:
         config, runs, reproduced = _merge_strategies(results)
+    elif by_warm:
+        config, runs, warm = _merge_warm_starts(paths, results)
+        reproduced = {}
+        from teachloop.bench.run import _mean_acc, _mean_start
+
+        start, start_curve = _mean_start([w.start for w in warm]), _mean_acc([w.start_curve for w in warm])
     else:
         config, runs, reproduced = _merge_seeds(paths, results), [run for r in results for run in r.runs], {}
     meta = dict(first.meta)
@@ -462,6 +481,7 @@ def merge_results(paths: Sequence[Path]) -> BenchResult:
             "file": Path(p).name,
             "date": r.meta.get("date"),
             "seeds": sorted({run.seed for run in r.runs}),
+            "sft_seeds": r.config.sft_seeds(),
             "strategies": list(r.config.strategies),
             "machine": r.meta.get("machine"),
             "git_commit": r.meta.get("git_commit"),
@@ -473,7 +493,7 @@ def merge_results(paths: Sequence[Path]) -> BenchResult:
         meta["reproduced"] = reproduced
     order = {name: i for i, name in enumerate(config.strategy_names())}
     runs.sort(key=lambda r: (r.warm_start, r.seed, order.get(r.strategy, len(order))))
-    merged = BenchResult(config=config, meta=meta, start=first.start, start_curve=first.start_curve, warm=first.warm, runs=runs)
+    merged = BenchResult(config=config, meta=meta, start=start, start_curve=start_curve, warm=warm, runs=runs)
     merged.summary = summarize(merged)
     return merged
 
@@ -491,6 +511,35 @@ def _merge_seeds(paths: Sequence[Path], results: list[BenchResult]) -> BenchConf
     if seeds != list(range(seeds[0], seeds[0] + len(seeds))):
         raise ConfigError(f"--merge: the seeds {seeds} leave a gap")
     return results[0].config.model_copy(update={"seeds": len(seeds), "seed0": seeds[0]})
+
+
+def _merge_warm_starts(paths: Sequence[Path], results: list[BenchResult]) -> tuple[BenchConfig, list[RunResult], list[WarmStart]]:
+    """Files over consecutive warm starts, in SFT-seed order: their runs re-indexed by warm start
+    and their warm starts' students joined. Each file's GRPO seeds must be the ones the merged
+    bench nests in its warm starts (`BenchConfig.grpo_seeds`), so that the result is what one run
+    of all the warm starts would have recorded."""
+    from teachloop.config import ConfigError
+
+    pairs = sorted(zip(paths, results, strict=True), key=lambda pr: pr[1].config.sft_seed0)
+    first = pairs[0][1].config
+    runs: list[RunResult] = []
+    warm: list[WarmStart] = []
+    for path, res in pairs:
+        cfg = res.config
+        offset = cfg.sft_seed0 - first.sft_seed0
+        if offset < len(warm):
+            raise ConfigError(f"--merge: {path} repeats the warm start of SFT seed {cfg.sft_seed0}")
+        if offset > len(warm):
+            raise ConfigError(f"--merge: no file has the warm start of SFT seed {first.sft_seed0 + len(warm)} (warm starts leave no gap)")
+        want = first.seed0 + offset * first.seeds
+        if cfg.seed0 != want:
+            raise ConfigError(
+                f"--merge: {path}'s GRPO seeds start at {cfg.seed0}; its warm starts nest seeds from {want} (run it with --seed0 {want})"
+            )
+        runs += [r.model_copy(update={"warm_start": r.warm_start + offset}) for r in res.runs]
+        warm += res.warm
+    config = first.model_copy(update={"warm_starts": len(warm)})
+    return config, runs, warm
 
 
 def _merge_strategies(results: list[BenchResult]) -> tuple[BenchConfig, list[RunResult], dict[str, float]]:
