@@ -281,6 +281,7 @@ def test_results_over_further_warm_starts_merge_into_one(tmp_path: Path) -> None
         assert merged.start[split] == pytest.approx(dict.fromkeys(SKILLS, statistics.mean((s % m) / 20 for s in range(s0, s0 + 3))))
     assert json.dumps(merged.summary, sort_keys=True) == json.dumps(summarize(whole), sort_keys=True)
     assert merged.summary["ci_model"] == CI_CLUSTERED and merged.summary["sft_seeds"] == [s0, s0 + 1, s0 + 2]
+    assert "3 warm starts (" in markdown(merged)  # the setup line counts the merged warm starts
     assert "b.json (SFT seeds 100002-100002, GRPO seeds 100004-100005; day 100002, commit c100002)" in markdown(merged)
 
     with pytest.raises(ConfigError, match=r"no file has the warm start of SFT seed 100002"):

@@ -491,6 +491,8 @@ def merge_results(paths: Sequence[Path]) -> BenchResult:
     ]
     if reproduced:
         meta["reproduced"] = reproduced
+    if by_warm:  # what each warm start's SFT did, as one run of them all records it
+        meta["warm_start"], meta["warm_starts"] = warm[0].record, [w.record for w in warm]
     order = {name: i for i, name in enumerate(config.strategy_names())}
     runs.sort(key=lambda r: (r.warm_start, r.seed, order.get(r.strategy, len(order))))
     merged = BenchResult(config=config, meta=meta, start=start, start_curve=start_curve, warm=warm, runs=runs)
